@@ -1,0 +1,32 @@
+# Two commands set everything up on a fresh machine: `make curate` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN ?= runs/sample
+WORKERS ?=
+
+.PHONY: install curate test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+curate: $(STAMP)
+	$(BIN)/curate run pipelines/llama3.yaml --input sample/ --output $(RUN) $(if $(WORKERS),--workers $(WORKERS))
+	@echo "status:  $(BIN)/curate status $(RUN) --json"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/scaling.py
+
+clean:
+	rm -rf $(RUN) .pytest_cache

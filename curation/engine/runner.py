@@ -1,0 +1,201 @@
+"""Run a pipeline on Ray: the only module of the engine that imports Ray.
+
+Execution model (chosen by ``bench/scaling.py``; see README): one long-lived actor per worker,
+each holding a :class:`~curation.engine.worker.ShardWorker` so operators (and models) are set up
+once per worker; the driver hands out one shard at a time to whichever actor is free. Map groups
+run shard by shard; a global group runs collect (per shard) -> combine (per key partition) ->
+apply (per shard). Anything already committed is skipped, so re-running a crashed run resumes.
+Actors restart when their process dies and the interrupted call is retried (``max_restarts``,
+``max_task_retries``); an exception raised by an operator is not retried: it stops the run with
+the stage and shard named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+from curation.config import PipelineConfig
+from curation.engine.layout import RunLayout
+from curation.engine.plan import Group, plan_groups
+from curation.engine.progress import StageProgress
+from curation.engine.worker import ShardWorker
+from curation.io.sources import READ_STAGE, Shard, plan_shards
+
+#: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
+#: combine call holds. Derived from the input size only, so the output never depends on workers.
+PARTS_PER_GIB = 8
+MIN_PARTS = 4
+
+
+class RunError(RuntimeError):
+    pass
+
+
+@dataclass
+class RunOptions:
+    workers: int | None = None
+    address: str | None = None
+    progress: bool = True
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("curation", "ray", "pyarrow", "trafilatura", "resiliparse", "fastwarc", "duckdb"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    out["python"] = sys.version.split()[0]
+    return out
+
+
+def _run_record(cfg: PipelineConfig, inputs: list[str], shards: list[Shard]) -> dict:
+    return {
+        "pipeline": cfg.name,
+        "config": cfg.model_dump(mode="json"),
+        "inputs": [os.path.abspath(p) for p in inputs],
+        "shards": [s.name for s in shards],
+        "stages": [READ_STAGE] + [s.name for s in cfg.stages],
+        "groups": [{"name": g.name, "kind": g.kind, "stages": g.stage_names} for g in plan_groups(cfg)],
+        "versions": _versions(),
+    }
+
+
+def _check_or_write_run_json(layout: RunLayout, record: dict) -> bool:
+    """Write run.json; if the folder already holds a run, it must be the same run (resume)."""
+    path = layout.run_json()
+    if path.exists():
+        old = json.loads(path.read_text())
+        for key in ("config", "inputs", "shards"):
+            if old.get(key) != record.get(key):
+                raise RunError(
+                    f"{layout.root} already holds a different run ({key} differs); "
+                    "choose a new --output or delete the folder"
+                )
+        return True
+    layout.root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return False
+
+
+def _init_ray(opts: RunOptions):
+    import ray
+
+    if ray.is_initialized():
+        return ray, False
+    address = opts.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(address="local", num_cpus=opts.workers or os.cpu_count(), include_dashboard=False,
+                 log_to_driver=True)
+    return ray, True
+
+
+def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunOptions | None = None) -> RunLayout:
+    opts = opts or RunOptions()
+    layout = RunLayout(output)
+    shards = plan_shards(inputs, cfg.input.shard_max_bytes)
+    resumed = _check_or_write_run_json(layout, _run_record(cfg, inputs, shards))
+    groups = plan_groups(cfg)
+    ray, owns_ray = _init_ray(opts)
+    try:
+        workers = opts.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers = max(1, min(workers, len(shards) or 1))
+        Actor = ray.remote(ShardWorker).options(num_cpus=1, max_restarts=-1, max_task_retries=3)
+        config = cfg.model_dump(mode="json")
+        pool = [Actor.remote(config, str(layout.root)) for _ in range(workers)]
+        if opts.progress:
+            print(f"curation: {len(shards)} shards, {workers} workers -> {layout.root}"
+                  + (" (resuming)" if resumed else ""), file=sys.stderr)
+        try:
+            for group in groups:
+                if group.kind == "map":
+                    _run_map_group(ray, pool, layout, group, shards, opts)
+                else:
+                    _run_global_group(ray, pool, layout, group, shards, cfg, opts)
+                ray.get([a.release.remote(group.index) for a in pool])
+        finally:
+            for a in pool:
+                ray.kill(a)
+        shutil.rmtree(layout.root / "_work", ignore_errors=True)
+    finally:
+        if owns_ray:
+            ray.shutdown()
+    return layout
+
+
+def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
+    """Run ``calls`` (a list of (label, method name, args)) on the actor pool, one at a time each."""
+    pending = list(calls)
+    running: dict = {}
+    idle = list(pool)
+    results = []
+    while pending or running:
+        while idle and pending:
+            actor = idle.pop()
+            label, method, args = pending.pop(0)
+            running[getattr(actor, method).remote(*args)] = (actor, label)
+        done, _ = ray.wait(list(running), num_returns=1)
+        ref = done[0]
+        actor, label = running.pop(ref)
+        try:
+            result = ray.get(ref)
+        except Exception as e:  # an operator raised: stop, naming where
+            cause = getattr(e, "cause", None) or e
+            raise RunError(f"{what} failed on {label}: {type(cause).__name__}: {cause}") from e
+        idle.append(actor)
+        results.append(result)
+        docs = sum(v[0] for v in result.get("stages", {}).values()) if "stages" in result else 0
+        progress.advance(1, docs)
+    progress.close()
+    return results
+
+
+def _todo(layout: RunLayout, group: Group, shards: list[Shard]) -> list[Shard]:
+    return [s for s in shards if not layout.kept(group.name, s.name).exists()]
+
+
+def _run_map_group(ray, pool, layout, group: Group, shards, opts):
+    todo = _todo(layout, group, shards)
+    label = "+".join(([READ_STAGE] if group.reads_input else []) + group.stage_names)
+    progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress)
+    calls = [(f"shard {s.name} ({', '.join(p.path for p in s.parts[:3])})", "run_map", (group.index, s))
+             for s in todo]
+    _dispatch(ray, pool, calls, progress, f"stage {label}")
+
+
+def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConfig, opts):
+    todo = _todo(layout, group, shards)
+    if not todo:
+        StageProgress(group.stage_names[0], len(shards), len(shards), enabled=opts.progress).close()
+        return
+    stage = group.stages[0].name
+    work = layout.work(stage)
+    previous = plan_groups(cfg)[group.index - 1]
+    in_bytes = sum(f.stat().st_size for f in layout.kept_dir(previous.name).glob("part-*.parquet"))
+    n_parts = max(MIN_PARTS, int(PARTS_PER_GIB * in_bytes / (1 << 30)) + 1)
+    meta = work / "parts.json"
+    if meta.exists():
+        n_parts = json.loads(meta.read_text())["parts"]
+    else:
+        work.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"parts": n_parts}))
+    need_collect = [s for s in shards if not (work / "collect" / f"{s.name}.parquet").exists()]
+    p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress)
+    _dispatch(ray, pool, [(f"shard {s.name}", "collect", (group.index, s, n_parts)) for s in need_collect],
+              p, f"stage {stage} (collect)")
+    need_combine = [i for i in range(n_parts) if not (work / "decisions" / f"p-{i:05d}.parquet").exists()]
+    p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress)
+    _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i)) for i in need_combine],
+              p, f"stage {stage} (combine)")
+    p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress)
+    _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s)) for s in todo], p, f"stage {stage} (apply)")

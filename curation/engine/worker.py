@@ -1,0 +1,238 @@
+"""The work done for one shard (or one key partition), as plain Python.
+
+The Ray runner wraps :class:`ShardWorker` in long-lived actors, so operators are set up (models
+loaded) once per worker and reused for every shard; tests can call it directly without Ray.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from curation import schema
+from curation.config import PipelineConfig
+from curation.engine.layout import RunLayout, StagedParquet, write_table_atomic
+from curation.engine.plan import Group, build_operator, plan_groups
+from curation.io.sources import READ_STAGE, Shard, read_shard
+from curation.operators.base import KEY, SHARD, OpResult
+
+PART = "_part"
+STATS_SCHEMA = pa.schema(
+    [
+        ("stage", pa.string()),
+        ("shard", pa.string()),
+        ("docs_in", pa.int64()),
+        ("docs_kept", pa.int64()),
+        ("docs_rejected", pa.int64()),
+        ("seconds", pa.float64()),
+    ]
+)
+
+
+class FaultInjected(RuntimeError):
+    """Raised on purpose by ``CURATION_FAULT=crash:<stage>:<shard>`` (tests of resume)."""
+
+
+def _maybe_fault(stage: str, shard: Shard, layout: RunLayout) -> None:
+    """Test hook. ``crash:<stage>:<i>`` raises; ``kill:<stage>:<i>`` kills the worker process once."""
+    spec = os.environ.get("CURATION_FAULT")
+    if not spec:
+        return
+    kind, fstage, fshard = spec.split(":")
+    if fstage != stage or int(fshard) != shard.index:
+        return
+    if kind == "crash":
+        raise FaultInjected(f"injected failure in stage {stage}, shard {shard.name}")
+    if kind == "kill":
+        marker = layout.root / "_work" / f".killed-{stage}-{shard.index}"
+        if not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text("killed once\n")
+            os._exit(137)
+
+
+class _StageCounter:
+    def __init__(self):
+        self.docs_in = self.docs_kept = self.docs_rejected = 0
+        self.seconds = 0.0
+
+    def add(self, n_in: int, n_kept: int, n_rej: int, seconds: float) -> None:
+        self.docs_in += n_in
+        self.docs_kept += n_kept
+        self.docs_rejected += n_rej
+        self.seconds += seconds
+
+
+class ShardWorker:
+    def __init__(self, config: dict, output: str):
+        self.cfg = PipelineConfig(**config)
+        self.layout = RunLayout(output)
+        self.groups = plan_groups(self.cfg)
+        self._ops: dict[str, object] = {}
+
+    # -- operators ---------------------------------------------------------------------------
+    def _op(self, stage_cfg):
+        op = self._ops.get(stage_cfg.name)
+        if op is None:
+            op = build_operator(stage_cfg)
+            op.setup()
+            self._ops[stage_cfg.name] = op
+        return op
+
+    def release(self, group_index: int) -> None:
+        """Drop a finished group's operators (and their models) from this worker."""
+        for stage in self.groups[group_index].stages:
+            self._ops.pop(stage.name, None)
+
+    # -- inputs ------------------------------------------------------------------------------
+    def _previous_output(self, group: Group, shard: Shard) -> Iterator[pa.Table]:
+        prev = self.groups[group.index - 1]
+        path = self.layout.kept(prev.name, shard.name)
+        pf = pq.ParquetFile(path)
+        if pf.metadata.num_rows == 0:
+            yield pf.schema_arrow.empty_table()
+            return
+        for batch in pf.iter_batches(batch_size=self.cfg.input.batch_docs):
+            yield pa.Table.from_batches([batch])
+
+    # -- the common loop: batches through a chain of steps, everything accounted -------------
+    def _run_chain(
+        self, group: Group, shard: Shard, steps: list[tuple[str, Callable[[pa.Table], OpResult]]]
+    ) -> dict:
+        counters = {name: _StageCounter() for name, _ in steps}
+        rejected = {name: StagedParquet(self.layout.rejected(name, shard.name), self.cfg.output.compression)
+                    for name, _ in steps}
+        kept = StagedParquet(self.layout.kept(group.name, shard.name), self.cfg.output.compression)
+        if group.reads_input:
+            counters = {READ_STAGE: _StageCounter(), **counters}
+            rejected[READ_STAGE] = StagedParquet(self.layout.rejected(READ_STAGE, shard.name),
+                                                 self.cfg.output.compression)
+        try:
+            for table in self._batches(group, shard, counters, rejected):
+                for name, step in steps:
+                    _maybe_fault(name, shard, self.layout)
+                    t0 = time.perf_counter()
+                    n_in = table.num_rows
+                    res = step(table) if n_in else OpResult(table, table.slice(0, 0))
+                    counters[name].add(n_in, res.kept.num_rows, res.rejected.num_rows, time.perf_counter() - t0)
+                    if res.kept.num_rows + res.rejected.num_rows != n_in:
+                        raise RuntimeError(
+                            f"stage {name} lost documents on {shard.name}: {n_in} in, "
+                            f"{res.kept.num_rows} kept + {res.rejected.num_rows} rejected"
+                        )
+                    rejected[name].write(self._rejected_view(res.rejected))
+                    table = res.kept
+                kept.write(table)
+            for name, writer in rejected.items():
+                writer.commit(write_empty=False)
+            self._write_stats(shard, counters)
+            kept.commit()
+        except BaseException:
+            for w in (*rejected.values(), kept):
+                w.abort()
+            raise
+        return {
+            "shard": shard.name,
+            "stages": {n: (c.docs_in, c.docs_kept, c.docs_rejected, c.seconds) for n, c in counters.items()},
+        }
+
+    def _batches(self, group, shard, counters, rejected) -> Iterator[pa.Table]:
+        if not group.reads_input:
+            yield from self._previous_output(group, shard)
+            return
+        inp = self.cfg.input
+        read = counters[READ_STAGE]
+        for batch in read_shard(shard, inp.batch_docs, inp.max_record_bytes):
+            n_docs, n_rej = batch.docs.num_rows, batch.rejected.num_rows
+            read.add(n_docs + n_rej, n_docs, n_rej, 0.0)
+            rejected[READ_STAGE].write(batch.rejected)
+            yield batch.docs
+
+    def _rejected_view(self, table: pa.Table) -> pa.Table:
+        if not self.cfg.output.keep_rejected_text and schema.TEXT in table.column_names:
+            table = table.drop_columns([schema.TEXT])
+        return table
+
+    def _write_stats(self, shard: Shard, counters: dict[str, _StageCounter]) -> None:
+        for name, c in counters.items():
+            row = pa.Table.from_pylist(
+                [dict(stage=name, shard=shard.name, docs_in=c.docs_in, docs_kept=c.docs_kept,
+                      docs_rejected=c.docs_rejected, seconds=c.seconds)],
+                schema=STATS_SCHEMA,
+            )
+            write_table_atomic(row, self.layout.stats(name, shard.name), self.cfg.output.compression)
+
+    # -- map groups --------------------------------------------------------------------------
+    def run_map(self, group_index: int, shard: Shard) -> dict:
+        group = self.groups[group_index]
+        steps = [(s.name, self._op(s).process) for s in group.stages]
+        return self._run_chain(group, shard, steps)
+
+    # -- global groups -----------------------------------------------------------------------
+    def collect(self, group_index: int, shard: Shard, n_parts: int) -> dict:
+        group = self.groups[group_index]
+        stage = group.stages[0]
+        op = self._op(stage)
+        tables = [op.collect(t) for t in self._previous_output(group, shard) if t.num_rows]
+        tables = [t for t in tables if t.num_rows]
+        out = self.layout.work(stage.name) / "collect" / f"{shard.name}.parquet"
+        if tables:
+            rows = pa.concat_tables(tables, promote_options="permissive")
+            if KEY not in rows.column_names:
+                raise TypeError(f"{stage.name}.collect must return a '{KEY}' column")
+            keys = rows.column(KEY).cast(pa.uint64())
+            rows = rows.append_column(SHARD, pa.array([shard.index] * rows.num_rows, pa.int32()))
+            rows = rows.append_column(PART, _mod(keys, n_parts))
+            rows = rows.sort_by([(PART, "ascending")])
+        else:
+            rows = pa.table({KEY: pa.array([], pa.uint64()), SHARD: pa.array([], pa.int32()),
+                             PART: pa.array([], pa.int32())})
+        write_table_atomic(rows, out, self.cfg.output.compression)
+        return {"shard": shard.name, "rows": rows.num_rows}
+
+    def combine(self, group_index: int, part: int) -> dict:
+        stage = self.groups[group_index].stages[0]
+        op = self._op(stage)
+        work = self.layout.work(stage.name)
+        files = sorted(str(p) for p in (work / "collect").glob("part-*.parquet"))
+        rows = _dataset(files).to_table(filter=ds.field(PART) == part).drop_columns([PART])
+        decisions = op.combine(rows)
+        if SHARD in decisions.column_names:
+            decisions = decisions.sort_by([(SHARD, "ascending")])
+        write_table_atomic(decisions, work / "decisions" / f"p-{part:05d}.parquet", self.cfg.output.compression)
+        return {"part": part, "rows": rows.num_rows, "decisions": decisions.num_rows}
+
+    def apply(self, group_index: int, shard: Shard) -> dict:
+        group = self.groups[group_index]
+        stage = group.stages[0]
+        op = self._op(stage)
+        decisions = load_decisions(self.layout.work(stage.name) / "decisions", shard.index)
+        return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))])
+
+
+def _mod(values, n: int) -> pa.Array:
+    arr = values.to_numpy().astype(np.uint64)
+    return pa.array((arr % np.uint64(n)).astype(np.int32))
+
+
+def _dataset(files: list[str]) -> ds.Dataset:
+    """A dataset over spill files whose schemas may differ (an empty shard has fewer columns)."""
+    unified = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+    return ds.dataset(files, schema=unified, format="parquet")
+
+
+def load_decisions(folder, shard_index: int) -> pa.Table:
+    """The decisions routed to one shard (rows with its ``_shard``), or all of them (broadcast)."""
+    files = sorted(str(p) for p in folder.glob("p-*.parquet"))
+    if not files:
+        return pa.table({})
+    dataset = _dataset(files)
+    if SHARD in dataset.schema.names:
+        return dataset.to_table(filter=ds.field(SHARD) == shard_index)
+    return dataset.to_table()

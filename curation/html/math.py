@@ -1,0 +1,58 @@
+"""Keep math when extracting: turn MathML and MathJax script blocks into plain-text spans.
+
+Extractors drop ``<math>`` elements and ``<script type="math/tex">``. Before extraction we replace
+each with a ``<span>`` holding, in order of preference: the TeX annotation
+(``<annotation encoding="application/x-tex">``), the ``alttext`` attribute, or the element's text
+tokens joined by spaces (``a ≠ 0``). TeX from scripts is wrapped in ``$...$``.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+_MATH = re.compile(r"<math\b([^>]*)>(.*?)</math\s*>", re.S | re.I)
+_TEX_ANNOTATION = re.compile(
+    r"<annotation\b[^>]*encoding\s*=\s*[\"']application/x-tex[\"'][^>]*>(.*?)</annotation\s*>", re.S | re.I
+)
+_ALTTEXT = re.compile(r"""alttext\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+_TEX_SCRIPT = re.compile(
+    r"<script\b[^>]*type\s*=\s*[\"']math/tex(;\s*mode=display)?[\"'][^>]*>(.*?)</script\s*>", re.S | re.I
+)
+# MathJax 3 renders each formula twice: visual glyphs (aria-hidden) plus assistive MathML.
+_MJX_VISUAL = re.compile(r"<mjx-math\b[^>]*aria-hidden[^>]*>.*?</mjx-math\s*>", re.S | re.I)
+# ...and wraps both in custom elements that extractors drop with their content: unwrap them.
+_MJX_TAG = re.compile(r"</?mjx-[^>]*>", re.I)
+
+
+def _span(text: str) -> str:
+    return f"<span>{htmllib.escape(text, quote=False)}</span>"
+
+
+def _math_to_span(m: re.Match) -> str:
+    attrs, body = m.group(1), m.group(2)
+    tex = _TEX_ANNOTATION.search(body)
+    if tex:
+        return _span("$" + htmllib.unescape(tex.group(1)).strip() + "$")
+    alt = _ALTTEXT.search(attrs)
+    if alt:
+        return _span(htmllib.unescape(alt.group(1) or alt.group(2) or "").strip())
+    tokens = _SPACE.sub(" ", htmllib.unescape(_TAG.sub(" ", body))).strip()
+    return _span(tokens)
+
+
+def _tex_script_to_span(m: re.Match) -> str:
+    fence = "$$" if m.group(1) else "$"
+    return _span(f"{fence}{m.group(2).strip()}{fence}")
+
+
+def inline_math(html: str) -> str:
+    """Return ``html`` with math elements replaced by text spans (no-op for pages without math)."""
+    low = html[:0]  # keep type
+    if "<math" not in html and "math/tex" not in html and "<MATH" not in html:
+        return html
+    html = _MJX_TAG.sub(low, _MJX_VISUAL.sub(low, html))
+    html = _TEX_SCRIPT.sub(_tex_script_to_span, html)
+    return _MATH.sub(_math_to_span, html)

@@ -1,0 +1,1 @@
+"""Input readers, shard planning and atomic Parquet output."""

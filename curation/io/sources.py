@@ -1,0 +1,361 @@
+"""Find input files, cut them into shards of bounded size, and read a shard as document batches.
+
+Supported inputs (a path may be a file or a folder, searched recursively, in sorted order):
+
+* WARC: ``*.warc``, ``*.warc.gz`` (response records; lenient: ``<uri>`` in angle brackets,
+  records without dates, truncated gzip members are reported, not fatal).
+* HTML files: ``*.html``, ``*.htm``, ``*.html.gz``, ``*.htm.gz``.
+* Tables: ``*.parquet`` and ``*.jsonl``/``*.jsonl.gz``/``*.json.gz`` with an ``html`` or
+  ``text`` column, optional ``id``, ``url`` and a date column (``fetch_time``, ``date``,
+  ``added`` or ``created``).
+
+A shard is a list of file parts whose total size stays under ``max_bytes`` (a Parquet file larger
+than that is split by row groups; other files are never split, so one huge WARC is one shard).
+Reading never raises for bad content: it yields rejected rows (stage ``read``) naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation import schema
+from curation.ids import content_hash, stable_id
+from curation.io.charset import DecodeError, charset_from_content_type, decode_page
+
+READ_STAGE = "read"
+
+_KINDS = (
+    (".warc.gz", "warc"),
+    (".warc", "warc"),
+    (".html.gz", "html"),
+    (".htm.gz", "html"),
+    (".html", "html"),
+    (".htm", "html"),
+    (".parquet", "parquet"),
+    (".jsonl.gz", "jsonl"),
+    (".json.gz", "jsonl"),
+    (".jsonl", "jsonl"),
+)
+_DATE_COLUMNS = ("fetch_time", "date", "added", "created")
+
+
+class InputError(ValueError):
+    """A user-facing problem with the inputs (missing path, nothing to read)."""
+
+
+def file_kind(path: str) -> str | None:
+    low = path.lower()
+    for suffix, kind in _KINDS:
+        if low.endswith(suffix):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class FilePart:
+    path: str
+    kind: str
+    root: str  # the input path it was found under; urls of bare HTML files are relative to it
+    row_groups: tuple[int, ...] | None = None  # Parquet only: which row groups
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    parts: tuple[FilePart, ...]
+
+    @property
+    def name(self) -> str:
+        return f"part-{self.index:05d}"
+
+
+def discover(paths: list[str]) -> list[FilePart]:
+    found: list[FilePart] = []
+    for given in paths:
+        if not os.path.exists(given):
+            raise InputError(f"input not found: {given}")
+        root = os.path.abspath(given)
+        if os.path.isfile(given):
+            kind = file_kind(given)
+            if kind is None:
+                raise InputError(f"unsupported input file type: {given}")
+            found.append(FilePart(root, kind, os.path.dirname(root)))
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                kind = file_kind(fn)
+                if kind:
+                    found.append(FilePart(os.path.join(dirpath, fn), kind, root))
+    if not found:
+        raise InputError(f"no readable inputs (WARC, HTML, Parquet, JSONL) under: {', '.join(paths)}")
+    return found
+
+
+def _split_parquet(part: FilePart, max_bytes: int) -> list[FilePart]:
+    try:
+        meta = pq.ParquetFile(part.path).metadata
+    except Exception:
+        return [part]  # reported as unreadable when read
+    groups, size, out = [], 0, []
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i).total_byte_size
+        if groups and size + rg > max_bytes:
+            out.append(FilePart(part.path, part.kind, part.root, tuple(groups)))
+            groups, size = [], 0
+        groups.append(i)
+        size += rg
+    if groups or not out:
+        out.append(FilePart(part.path, part.kind, part.root, tuple(groups)))
+    return out
+
+
+def plan_shards(paths: list[str], max_bytes: int) -> list[Shard]:
+    """Deterministic shard plan: the same inputs give the same shards, whatever the workers."""
+    parts: list[FilePart] = []
+    for part in discover(paths):
+        if part.kind == "parquet" and os.path.getsize(part.path) > max_bytes:
+            parts.extend(_split_parquet(part, max_bytes))
+        else:
+            parts.append(part)
+    shards: list[list[FilePart]] = []
+    size = 0
+    for part in parts:
+        psize = os.path.getsize(part.path)
+        if part.row_groups is not None and len(part.row_groups) < _num_row_groups(part.path):
+            psize = max_bytes  # a split Parquet file fills its own shard
+        if not shards or size + psize > max_bytes:
+            shards.append([])
+            size = 0
+        shards[-1].append(part)
+        size += psize
+    return [Shard(i, tuple(p)) for i, p in enumerate(shards)]
+
+
+def _num_row_groups(path: str) -> int:
+    try:
+        return pq.ParquetFile(path).metadata.num_row_groups
+    except Exception:
+        return 0
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _reject_row(part: FilePart, reason: str, detail: str, url: str | None = None, key=None) -> dict:
+    return {
+        schema.ID: stable_id("reject", part.path, str(key), reason),
+        schema.URL: url,
+        schema.SOURCE: part.path,
+        schema.STAGE: READ_STAGE,
+        schema.REASON: reason,
+        schema.DETAIL: f"{part.path}: {detail}",
+    }
+
+
+def _doc(doc_id, url, fetch_time, source, html=None, text=None) -> dict:
+    return {
+        schema.ID: doc_id,
+        schema.URL: url,
+        schema.FETCH_TIME: fetch_time,
+        schema.SOURCE: source,
+        schema.HTML: html,
+        schema.TEXT: text,
+    }
+
+
+def _decoded_html(part: FilePart, data: bytes, declared: str | None, url, key):
+    """Return (html, None) or (None, reject row)."""
+    if not data.strip():
+        return None, _reject_row(part, "empty", "no content", url, key)
+    try:
+        html, _ = decode_page(data, declared)
+        return html, None
+    except DecodeError as e:
+        return None, _reject_row(part, e.reason, e.detail, url, key)
+
+
+def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    opener = gzip.open if part.path.lower().endswith(".gz") else open
+    n = 0
+    try:
+        with opener(part.path, "rb") as fh:
+            for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
+                n += 1
+                url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
+                rid = rec.record_id or f"{part.path}#{n}"
+                date = rec.record_date
+                fetch_time = date.astimezone(timezone.utc).replace(microsecond=0) if date else None
+                http = rec.http_headers
+                status = http.status_code if http is not None else None
+                ctype = http.get("Content-Type") if http is not None else None
+                if rec.content_length > max_record_bytes:
+                    rec.reader.consume()
+                    yield _reject_row(part, "too_large", f"record {rid} is {rec.content_length} bytes", url, rid)
+                    continue
+                body = rec.reader.read()
+                if status is not None and not 200 <= status < 300:
+                    yield _reject_row(part, "http_status", f"HTTP {status}", url, rid)
+                    continue
+                if ctype and not _is_htmlish(ctype):
+                    yield _reject_row(part, "not_html", f"Content-Type {ctype}", url, rid)
+                    continue
+                html, rej = _decoded_html(part, body, charset_from_content_type(ctype), url, rid)
+                if rej:
+                    yield rej
+                    continue
+                yield _doc(stable_id("warc", rid), url, fetch_time, f"{part.path}#{n}", html=html)
+    except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
+        reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
+        yield _reject_row(part, reason, f"after {n} records: {type(e).__name__}: {e}", part.path, n)
+
+
+def _is_htmlish(ctype: str) -> bool:
+    c = ctype.split(";")[0].strip().lower()
+    return c in ("", "text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+
+
+def _read_html_file(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
+    rel = os.path.relpath(part.path, part.root)
+    try:
+        if part.path.lower().endswith(".gz"):
+            with gzip.open(part.path, "rb") as fh:
+                data = fh.read(max_record_bytes + 1)
+        else:
+            with open(part.path, "rb") as fh:
+                data = fh.read(max_record_bytes + 1)
+    except (OSError, EOFError) as e:
+        yield _reject_row(part, "unreadable_file", f"{type(e).__name__}: {e}", rel)
+        return
+    if len(data) > max_record_bytes:
+        yield _reject_row(part, "too_large", f"more than {max_record_bytes} bytes", rel)
+        return
+    html, rej = _decoded_html(part, data, None, rel, None)
+    if rej:
+        yield rej
+        return
+    yield _doc(stable_id("file", rel, content_hash(data)), rel, None, part.path, html=html)
+
+
+def _row_doc(part: FilePart, row: dict, n: int) -> dict:
+    html, text = row.get("html"), row.get("text")
+    if html is None and text is None:
+        return _reject_row(part, "empty", f"row {n} has neither html nor text", row.get("url"), n)
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", "replace")
+    url = row.get("url") if isinstance(row.get("url"), str) else None
+    given = row.get("id")
+    body = (html if html is not None else text) or ""
+    doc_id = stable_id("row", str(given)) if given is not None else stable_id(
+        "row", url, content_hash(body.encode("utf-8", "surrogatepass"))
+    )
+    return _doc(doc_id, url, _parse_time(_first_date(row)), f"{part.path}#{n}", html=html, text=text)
+
+
+def _first_date(row: dict):
+    for c in _DATE_COLUMNS:
+        if row.get(c) is not None:
+            return row[c]
+    return None
+
+
+def _parse_time(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _read_parquet(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
+    try:
+        pf = pq.ParquetFile(part.path)
+        names = pf.schema_arrow.names
+        if "html" not in names and "text" not in names:
+            yield _reject_row(part, "no_text_column", f"columns {names} have neither html nor text", part.path)
+            return
+        cols = [c for c in ("id", "url", "html", "text", *_DATE_COLUMNS) if c in names]
+        groups = part.row_groups if part.row_groups is not None else range(pf.metadata.num_row_groups)
+        n = 0
+        for g in groups:
+            for row in pf.read_row_group(g, columns=cols).to_pylist():
+                yield _row_doc(part, row, n)
+                n += 1
+    except Exception as e:  # corrupt footer, bad page, wrong magic
+        yield _reject_row(part, "unreadable_file", f"{type(e).__name__}: {e}", part.path)
+
+
+def _read_jsonl(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
+    opener = gzip.open if part.path.lower().endswith(".gz") else open
+    n = 0
+    try:
+        with opener(part.path, "rb") as fh:
+            for n, line in enumerate(fh):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    if not isinstance(row, dict):
+                        raise ValueError("not a JSON object")
+                except ValueError as e:
+                    yield _reject_row(part, "bad_json", f"line {n + 1}: {e}", None, n)
+                    continue
+                yield _row_doc(part, row, n)
+    except (EOFError, OSError) as e:
+        reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
+        yield _reject_row(part, reason, f"after line {n}: {type(e).__name__}: {e}", part.path, n)
+
+
+_READERS = {"warc": _read_warc, "html": _read_html_file, "parquet": _read_parquet, "jsonl": _read_jsonl}
+
+
+@dataclass
+class ReadBatch:
+    docs: pa.Table
+    rejected: pa.Table
+
+
+_REJECT_SCHEMA = pa.schema(
+    [pa.field(schema.ID, pa.string()), pa.field(schema.URL, pa.string()), pa.field(schema.SOURCE, pa.string())]
+    + schema.REJECT_FIELDS
+)
+
+
+def read_shard(shard: Shard, batch_docs: int = 1000, max_record_bytes: int = 64 << 20) -> Iterator[ReadBatch]:
+    """Yield the shard's documents in batches of at most ``batch_docs`` rows."""
+    docs: list[dict] = []
+    rejects: list[dict] = []
+    for part in shard.parts:
+        for row in _READERS[part.kind](part, max_record_bytes):
+            (rejects if schema.REASON in row else docs).append(row)
+            if len(docs) >= batch_docs:
+                yield _batch(docs, rejects)
+                docs, rejects = [], []
+    if docs or rejects:
+        yield _batch(docs, rejects)
+
+
+def _batch(docs: list[dict], rejects: list[dict]) -> ReadBatch:
+    return ReadBatch(
+        pa.Table.from_pylist(docs, schema=schema.DOC_SCHEMA),
+        pa.Table.from_pylist(rejects, schema=_REJECT_SCHEMA),
+    )

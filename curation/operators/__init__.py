@@ -1,0 +1,26 @@
+"""Operator registry: pipeline files name operators by these keys.
+
+Entries are import paths so that loading the registry imports nothing heavy (models, parsers).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from curation.operators.base import GlobalOperator, MapOperator, Operator, OpResult, Params
+
+REGISTRY: dict[str, str] = {
+    "extract": "curation.operators.extract:Extract",
+}
+
+
+def operator_class(op: str) -> type[Operator]:
+    try:
+        target = REGISTRY[op]
+    except KeyError:
+        raise KeyError(f"unknown operator {op!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+__all__ = ["REGISTRY", "operator_class", "Operator", "MapOperator", "GlobalOperator", "OpResult", "Params"]

@@ -1,0 +1,76 @@
+"""extract: main-content text from HTML (trafilatura by default, resiliparse as the fast engine).
+
+Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), math kept
+as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`).
+Rows that arrive with ``text`` and no ``html`` (text-only inputs) pass through unchanged.
+
+Reject reasons: ``too_large``, ``timeout``, ``parse_error``, ``empty_extraction``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pyarrow as pa
+
+from curation import schema
+from curation.html.engines import extract_main_text
+from curation.html.markdown import strip_markdown
+from curation.html.math import inline_math
+from curation.html.timeout import PageTimeout, time_limit
+from curation.operators.base import MapOperator, OpResult, Params
+
+
+class ExtractParams(Params):
+    engine: Literal["trafilatura", "resiliparse"] = "trafilatura"
+    #: Pages above this many bytes are rejected unparsed (peers use 1-10 MB; CC pages are < 1 MB).
+    max_bytes: int = 10_000_000
+    #: Wall-clock bound per page, seconds (0 disables).
+    timeout_s: float = 10.0
+    #: Extracted text shorter than this (in characters) is rejected as empty.
+    min_chars: int = 1
+    include_tables: bool = True
+    #: Keep the raw html column in the output (off: it is large and no later stage needs it).
+    keep_html: bool = False
+
+
+class Extract(MapOperator):
+    name = "extract"
+    Params = ExtractParams
+
+    def extract_one(self, html: str | None, url: str | None) -> tuple[str | None, str | None, str | None]:
+        """Return (text, reason, detail); reason is None when the page is kept."""
+        p: ExtractParams = self.params
+        size = len(html.encode("utf-8", "surrogatepass")) if len(html) * 4 > p.max_bytes else len(html)
+        if size > p.max_bytes:
+            return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
+        try:
+            with time_limit(p.timeout_s):
+                text = extract_main_text(p.engine, inline_math(html), url, p.include_tables)
+        except PageTimeout:
+            return None, "timeout", f"{p.engine} took more than {p.timeout_s}s"
+        except Exception as e:  # a parser failure is about this page, never the run
+            return None, "parse_error", f"{p.engine}: {type(e).__name__}: {str(e)[:200]}"
+        text = strip_markdown(text) if text else ""
+        if len(text) < max(p.min_chars, 1):
+            return None, "empty_extraction", f"{len(text)} characters of main text"
+        return text, None, None
+
+    def process(self, table: pa.Table) -> OpResult:
+        htmls = table.column(schema.HTML).to_pylist() if schema.HTML in table.column_names else [None] * len(table)
+        texts = table.column(schema.TEXT).to_pylist()
+        urls = table.column(schema.URL).to_pylist()
+        out_text, reasons, details = [], [], []
+        for html, text, url in zip(htmls, texts, urls):
+            if html is None:
+                reason, detail = (None, None) if text else ("empty_extraction", "no html and no text")
+            else:
+                text, reason, detail = self.extract_one(html, url)
+            out_text.append(text)
+            reasons.append(reason)
+            details.append(detail)
+        idx = table.column_names.index(schema.TEXT)
+        table = table.set_column(idx, schema.TEXT, pa.array(out_text, pa.large_string()))
+        if not self.params.keep_html and schema.HTML in table.column_names:
+            table = table.drop_columns([schema.HTML])
+        return self.split(table, reasons, details)

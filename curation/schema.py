@@ -1,0 +1,44 @@
+"""Column names and Arrow schemas shared by readers, operators and the engine.
+
+A *document table* always has the columns of ``DOC_SCHEMA``; operators add columns of their own
+(``lang``, ``quality_fasttext``, ...). A *rejected table* holds the dropped rows of one stage: the
+document's metadata columns (never the raw ``html``), plus ``stage``, ``reason`` and ``detail``.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+ID = "id"
+URL = "url"
+FETCH_TIME = "fetch_time"
+SOURCE = "source"
+HTML = "html"
+TEXT = "text"
+STAGE = "stage"
+REASON = "reason"
+DETAIL = "detail"
+
+DOC_SCHEMA = pa.schema(
+    [
+        pa.field(ID, pa.string(), nullable=False),
+        pa.field(URL, pa.string()),
+        pa.field(FETCH_TIME, pa.timestamp("s", tz="UTC")),
+        pa.field(SOURCE, pa.string()),
+        pa.field(HTML, pa.large_string()),
+        pa.field(TEXT, pa.large_string()),
+    ]
+)
+
+REJECT_FIELDS = [
+    pa.field(STAGE, pa.string()),
+    pa.field(REASON, pa.string()),
+    pa.field(DETAIL, pa.string()),
+]
+
+# Columns never copied into rejected rows (they can be huge and are recoverable from the input).
+HEAVY_COLUMNS = (HTML,)
+
+
+def empty_docs() -> pa.Table:
+    return DOC_SCHEMA.empty_table()
