@@ -91,7 +91,7 @@ def save(root: str | Path, step: int, states: dict, meta: dict, is_main: bool, k
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     _barrier()
-    dcp.save(states, checkpoint_id=str(tmp))
+    dcp.save(states, checkpoint_id=str(tmp), no_dist=not dist.is_initialized())
     _barrier()
     if is_main:
         (tmp / "meta.json").write_text(json.dumps({"step": step, **meta}, indent=2, sort_keys=True))
@@ -109,7 +109,7 @@ def load(path: str | Path, states: dict) -> None:
     path = Path(path)
     if not (path / "meta.json").is_file():
         raise FileNotFoundError(f"not a complete checkpoint (no meta.json): {path}")
-    dcp.load(states, checkpoint_id=str(path))
+    dcp.load(states, checkpoint_id=str(path), no_dist=not dist.is_initialized())
 
 
 def load_model_weights(path: str | Path, model) -> None:

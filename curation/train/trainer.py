@@ -1,0 +1,228 @@
+"""The training loop: a Stateful trainer that owns the model, optimizer, loader and step.
+
+Set-up order: process group and mesh -> tokenizer -> model (full, seeded, on every rank; or on the
+meta device for 1B/8B on GPU) -> TP/SP -> FSDP2 -> optimizer -> resume (or ``--init-from``).
+One step: for each micro-batch forward + cross-entropy + backward (FSDP reduces gradients on the
+last micro-batch only), clip the global gradient norm across mesh groups, set the scheduled
+learning rate, AdamW step. The step's logged loss is the mean over all data-parallel ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.distributed.checkpoint.stateful import Stateful
+
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data import Manifest, TrainLoader
+from .metrics import MetricsLogger, flops_per_token, peak_flops
+from .model import Transformer, count_params, model_args
+from .parallel import clip_grad_norm_, init_distributed, parallelize, resolve_device
+from .schedule import Schedule
+from .tokenizer import iter_limited, load_tokenizer, train_bpe
+
+
+def _barrier():
+    if dist.is_initialized():
+        dist.barrier()
+
+
+class Trainer(Stateful):
+    def __init__(self, cfg: TrainConfig, log_stream=None):
+        cfg.validate()
+        self.cfg = cfg
+        device = resolve_device(cfg.device)
+        self.dist = d = init_distributed(cfg.dp, cfg.tp, device)
+        self.device = device
+        self.out = Path(cfg.out)
+        if d.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(cfg.to_json())
+        _barrier()
+
+        # ---- data
+        self.manifest = Manifest(cfg.manifest, cfg.text_column)
+        self.tokenizer = self._setup_tokenizer()
+        self.schedule = Schedule(
+            steps=cfg.steps,
+            peak_lr=cfg.lr,
+            warmup_steps=cfg.warmup_steps,
+            decay=cfg.decay,
+            min_lr_ratio=cfg.min_lr_ratio,
+            anneal_steps=cfg.anneal_steps(),
+        )
+        phases = ("mix", "anneal") if self.schedule.anneal_steps else ("mix",)
+        self.loader = TrainLoader(
+            self.manifest, self.tokenizer, cfg.seq_len, cfg.global_batch_size, d.dp_rank, d.dp, cfg.grad_accum_steps, phases
+        )
+        if self.schedule.anneal_steps and not self.loader.has_phase("anneal"):
+            raise ValueError(f"--anneal-tokens {cfg.anneal_tokens} but {self.manifest.path} lists no anneal files")
+
+        # ---- model
+        self.bf16 = cfg.mixed_precision == "bf16" or (cfg.mixed_precision == "auto" and device.type == "cuda")
+        backend = cfg.attention if cfg.attention != "auto" else ("flex" if device.type == "cuda" else "sdpa")
+        self.margs = model_args(cfg.flavour, self.tokenizer.vocab_size, cfg.seq_len)
+        meta_init = device.type == "cuda" and cfg.flavour in ("1B", "8B")
+        torch.manual_seed(cfg.seed)
+        if meta_init:
+            with torch.device("meta"):
+                model = Transformer(self.margs, backend, cfg.doc_masking)
+        else:
+            model = Transformer(self.margs, backend, cfg.doc_masking)
+            model.init_weights()  # the same full weights on every rank, whatever the layout
+            model.to(device)
+        self.n_params, self.n_params_non_emb = count_params(model)
+        model = parallelize(model, d, self.bf16, compile=cfg.compile, ac=cfg.activation_checkpointing)
+        if meta_init:
+            model.to_empty(device=device)
+            torch.manual_seed(cfg.seed)
+            model.init_weights(buffer_device=device)
+        self.model = model
+        self.fsdp = hasattr(model, "set_requires_gradient_sync")
+
+        decay, no_decay = [], []
+        for n, p in model.named_parameters():
+            (decay if p.ndim >= 2 and "tok_embeddings" not in n else no_decay).append(p)
+        self.params = decay + no_decay
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=self.schedule.lr(0),
+            betas=(cfg.beta1, cfg.beta2),
+            eps=cfg.eps,
+            foreach=True,
+        )
+
+        # ---- metrics
+        self.flops_per_token = flops_per_token(
+            self.n_params_non_emb, self.margs.n_layers, self.margs.n_heads, self.margs.head_dim, cfg.seq_len
+        )
+        self.peak = peak_flops(device)
+        self.logger = MetricsLogger(self.out / "metrics.jsonl", d.is_main, cfg.log_every, **({"stream": log_stream} if log_stream else {}))
+        self.step = 0
+        self.tokens_seen = 0
+        self.resumed_from: Path | None = None
+
+        last = ckpt.latest_checkpoint(self.out / "checkpoints") if cfg.resume else None
+        if last is not None:
+            self.load_checkpoint(last)
+            self.resumed_from = last
+        elif cfg.init_from:
+            ckpt.load_model_weights(cfg.init_from, self.model)
+        if d.is_main:
+            where = f", resumed from {last}" if self.resumed_from else ""
+            print(
+                f"[curation.train] {cfg.flavour}: {self.n_params / 1e6:.2f}M params "
+                f"({self.n_params_non_emb / 1e6:.2f}M non-embedding), vocab {self.margs.vocab_size}, "
+                f"world {d.world_size} (dp {d.dp} x tp {d.tp}) on {device.type}, attention {backend}, "
+                f"{'bf16' if self.bf16 else 'fp32'}, {cfg.steps} steps x {cfg.tokens_per_step} tokens, "
+                f"anneal {self.schedule.anneal_steps} steps{where}",
+                flush=True,
+            )
+
+    # ------------------------------------------------------------------------------------------
+    def _setup_tokenizer(self):
+        cfg, d = self.cfg, self.dist
+        if cfg.tokenizer:
+            return load_tokenizer(cfg.tokenizer)
+        path = self.out / "tokenizer.json"
+        named = self.manifest.raw.get("tokenizer")
+        if not path.is_file() and named and Path(named).exists():
+            return load_tokenizer(named)
+        if not path.is_file() and d.is_main:
+            t0 = time.perf_counter()
+            train_bpe(iter_limited(self.manifest.iter_texts("mix"), cfg.tokenizer_train_chars), cfg.tokenizer_vocab_size, path)
+            print(f"[curation.train] trained a byte-level BPE ({cfg.tokenizer_vocab_size}) in {time.perf_counter() - t0:.1f}s -> {path}", flush=True)
+        _barrier()
+        return load_tokenizer(path)
+
+    # Stateful: the trainer's own part of a checkpoint ----------------------------------------
+    def state_dict(self) -> dict:
+        return {"step": self.step, "tokens_seen": self.tokens_seen, "loader": json.dumps(self.loader.state_dict())}
+
+    def load_state_dict(self, sd: dict) -> None:
+        self.step = int(sd["step"])
+        self.tokens_seen = int(sd["tokens_seen"])
+        self.loader.load_state_dict(json.loads(sd["loader"]))
+
+    def _states(self) -> dict:
+        return {"model": ckpt.ModelState(self.model), "optimizer": ckpt.OptimizerState(self.model, self.optimizer), "train": self}
+
+    def save_checkpoint(self) -> Path:
+        meta = {"config": self.cfg.to_dict(), "tokens_seen": self.tokens_seen, "dp": self.dist.dp, "tp": self.dist.tp}
+        return ckpt.save(self.out / "checkpoints", self.step, self._states(), meta, self.dist.is_main, self.cfg.keep_checkpoints)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        ckpt.load(path, self._states())
+
+    # ------------------------------------------------------------------------------------------
+    def train_step(self, batches, lr: float) -> tuple[float, float]:
+        self.model.train()
+        n = len(batches)
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float32)
+        for i, b in enumerate(batches):
+            if self.fsdp and n > 1:
+                self.model.set_requires_gradient_sync(i == n - 1)
+            inputs = b.inputs.to(self.device, non_blocking=True)
+            labels = b.labels.to(self.device, non_blocking=True)
+            docs = b.doc_ids.to(self.device, non_blocking=True)
+            logits = self.model(inputs, docs)
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten()) / n
+            loss.backward()
+            loss_sum += loss.detach()
+        gnorm = clip_grad_norm_(self.params, self.cfg.grad_clip)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.dist.distributed:  # mean over data-parallel ranks (TP ranks hold equal copies)
+            dist.all_reduce(loss_sum)
+            loss_sum /= self.dist.world_size
+        return float(loss_sum), float(gnorm)
+
+    def train(self) -> list[dict]:
+        cfg = self.cfg
+        records = []
+        tokens_per_step = cfg.tokens_per_step
+        try:
+            while self.step < cfg.steps:
+                t0 = time.perf_counter()
+                phase = self.schedule.phase(self.step)
+                lr = self.schedule.lr(self.step)
+                batches = self.loader.next_batches("anneal" if phase == "anneal" else "mix")
+                loss, gnorm = self.train_step(batches, lr)
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize()
+                dt = time.perf_counter() - t0
+                self.step += 1
+                self.tokens_seen += tokens_per_step
+                tps = tokens_per_step / dt
+                rec = {
+                    "step": self.step,
+                    "phase": phase,
+                    "loss": loss,
+                    "lr": lr,
+                    "grad_norm": gnorm,
+                    "tokens": self.tokens_seen,
+                    "tokens_per_s": tps,
+                    "step_time_s": dt,
+                    "mfu": (tps * self.flops_per_token / (self.dist.world_size * self.peak)) if self.peak else None,
+                }
+                if self.device.type == "cuda":
+                    rec["max_mem_gib"] = torch.cuda.max_memory_allocated(self.device) / 2**30
+                if not math.isfinite(loss):
+                    raise FloatingPointError(f"loss is {loss} at step {self.step}")
+                self.logger.log(rec)
+                records.append(rec)
+                every = cfg.checkpoint_every
+                if (every and self.step % every == 0) or (self.step == cfg.steps and cfg.save_final):
+                    self.save_checkpoint()
+        finally:
+            self.logger.close()
+        return records

@@ -1,0 +1,122 @@
+"""Fixtures for the trainer tests: a small curated run folder built from real bundled text, a
+tokenizer trained on it, and a launcher that runs a function on N ranks (fork + gloo)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+DATA = Path(__file__).parent / "data" / "fixture_docs.jsonl"
+
+
+def _docs() -> list[dict]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _write(path: Path, rows: list[dict], row_group_size: int = 16) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = pa.table(
+        {
+            "id": [r["id"] for r in rows],
+            "text": [r["text"] for r in rows],
+            "domain": [r["domain"] for r in rows],
+            "tokens": pa.array([len(r["text"].split()) for r in rows], pa.int64()),
+        }
+    )
+    pq.write_table(t, path, row_group_size=row_group_size, compression="zstd")
+
+
+def build_run(root: Path) -> Path:
+    """Write ``root/manifest.json``, ``root/mix/part-*.parquet`` and ``root/anneal/part-*.parquet``
+    in the layout of the ``mix`` stage (documents already in sampled order)."""
+    docs = _docs()
+    by_dom: dict[str, list[dict]] = {}
+    for d in docs:
+        by_dom.setdefault(d["domain"], []).append(d)
+    # interleave domains round-robin: a deterministic "sampled order"
+    mix: list[dict] = []
+    iters = {k: iter(v) for k, v in by_dom.items()}
+    while iters:
+        for k in list(iters):
+            try:
+                mix.append(next(iters[k]))
+            except StopIteration:
+                del iters[k]
+    half = len(mix) // 2
+    _write(root / "mix" / "part-00000.parquet", mix[:half])
+    _write(root / "mix" / "part-00001.parquet", mix[half:])
+    anneal = by_dom["math"][:40] + by_dom["code"][:20] + by_dom["general"][:5]
+    _write(root / "anneal" / "part-00000.parquet", anneal)
+
+    def counts(rows):
+        docs_, toks = {}, {}
+        for r in rows:
+            docs_[r["domain"]] = docs_.get(r["domain"], 0) + 1
+            toks[r["domain"]] = toks.get(r["domain"], 0) + len(r["text"].split())
+        return docs_, toks
+
+    md, mt = counts(mix)
+    ad, at = counts(anneal)
+    total = sum(mt.values())
+    manifest = {
+        "format": "curation.mix/1",
+        "text_column": "text",
+        "tokenizer": "whitespace",
+        "mix": {"files": ["mix/part-00000.parquet", "mix/part-00001.parquet"], "documents": md, "tokens": mt},
+        "anneal": {"files": ["anneal/part-00000.parquet"], "documents": ad, "tokens": at},
+        "target_mix": {"general": 0.5, "math": 0.25, "code": 0.17, "multilingual": 0.08},
+        "achieved_mix": {k: v / total for k, v in mt.items()},
+        "config": {},
+        "source_run": "tests/train/data/fixture_docs.jsonl",
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return root / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def manifest_path(tmp_path_factory) -> Path:
+    return build_run(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="session")
+def tokenizer_path(manifest_path) -> Path:
+    from curation.train.data import Manifest
+    from curation.train.tokenizer import train_bpe
+
+    path = manifest_path.parent / "tokenizer-1024.json"
+    train_bpe(Manifest(manifest_path).iter_texts("mix"), 1024, path)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, fn, args) -> None:
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world)
+    )
+    torch.set_num_threads(1)
+    try:
+        fn(*args)
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def launch(world: int, fn, *args) -> None:
+    """Run ``fn(*args)`` on ``world`` ranks started by fork (gloo); raises if any rank fails."""
+    torch.multiprocessing.start_processes(
+        _worker, args=(world, free_port(), fn, args), nprocs=world, join=True, start_method="fork"
+    )
