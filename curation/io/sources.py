@@ -216,7 +216,7 @@ def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
                 if rej:
                     yield rej
                     continue
-                yield _doc(stable_id("warc", rid), url, fetch_time, f"{part.path}#{n}", html=html)
+                yield _doc(stable_id("warc", os.path.basename(part.path), rid), url, fetch_time, f"{part.path}#{n}", html=html)
     except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
         reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
         yield _reject_row(part, reason, f"after {n} records: {type(e).__name__}: {e}", part.path, n)
@@ -258,8 +258,9 @@ def _row_doc(part: FilePart, row: dict, n: int) -> dict:
     url = row.get("url") if isinstance(row.get("url"), str) else None
     given = row.get("id")
     body = (html if html is not None else text) or ""
-    doc_id = stable_id("row", str(given)) if given is not None else stable_id(
-        "row", url, content_hash(body.encode("utf-8", "surrogatepass"))
+    name = os.path.basename(part.path)
+    doc_id = stable_id("row", name, str(given)) if given is not None else stable_id(
+        "row", name, url, content_hash(body.encode("utf-8", "surrogatepass"))
     )
     return _doc(doc_id, url, _parse_time(_first_date(row)), f"{part.path}#{n}", html=html, text=text)
 

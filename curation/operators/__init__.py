@@ -11,6 +11,7 @@ from curation.operators.base import GlobalOperator, MapOperator, Operator, OpRes
 
 REGISTRY: dict[str, str] = {
     "extract": "curation.operators.extract:Extract",
+    "url_dedup": "curation.operators.url_dedup:UrlDedup",
 }
 
 

@@ -1,0 +1,78 @@
+"""url_dedup: keep the most recent fetch of each normalized URL (global).
+
+collect: one row per document with a URL: ``key`` = 64-bit hash of the normalized URL, ``id``,
+``fetch_time``. combine: per key, the survivor is the latest ``fetch_time`` (unknown dates count
+as oldest); ties go to the smallest id, so the choice never depends on worker order. Decisions are
+the losers, routed to their shard. apply: losers are rejected with reason ``duplicate_url`` and the
+survivor's id in ``detail``. Documents without a URL are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation import schema
+from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
+from curation.text.urls import normalize_url
+
+
+def url_key(url: str) -> int:
+    return int.from_bytes(hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+class UrlDedupParams(Params):
+    pass
+
+
+class UrlDedup(GlobalOperator):
+    name = "url_dedup"
+    Params = UrlDedupParams
+
+    def collect(self, table: pa.Table) -> pa.Table:
+        urls = table.column(schema.URL).to_pylist()
+        keys, rows = [], []
+        for i, u in enumerate(urls):
+            n = normalize_url(u)
+            if n is not None:
+                keys.append(url_key(n))
+                rows.append(i)
+        sub = table.select([schema.ID, schema.FETCH_TIME]).take(pa.array(rows, pa.int64()))
+        return sub.append_column(KEY, pa.array(keys, pa.uint64()))
+
+    def combine(self, rows: pa.Table) -> pa.Table:
+        out_schema = pa.schema([(schema.ID, pa.string()), (SHARD, pa.int32()), ("survivor", pa.string())])
+        if rows.num_rows == 0:
+            return out_schema.empty_table()
+        # latest fetch first, then smallest id: the first row of each key survives
+        t = rows.select([KEY, schema.ID, schema.FETCH_TIME, SHARD])
+        ts = pc.fill_null(t.column(schema.FETCH_TIME).cast(pa.int64()), np.iinfo(np.int64).min)
+        t = t.append_column("_neg_ts", pc.negate(ts)).sort_by(
+            [(KEY, "ascending"), ("_neg_ts", "ascending"), (schema.ID, "ascending")]
+        )
+        keys = t.column(KEY).to_numpy()
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        survivor_idx = np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))
+        ids = t.column(schema.ID)
+        losers = np.flatnonzero(~first)
+        return pa.table(
+            {
+                schema.ID: ids.take(pa.array(losers)),
+                SHARD: t.column(SHARD).take(pa.array(losers)),
+                "survivor": ids.take(pa.array(survivor_idx[losers])),
+            },
+            schema=out_schema,
+        )
+
+    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+        if decisions.num_rows == 0:
+            return OpResult(table, self.split(table.slice(0, 0), []).rejected)
+        survivor = dict(zip(decisions.column(schema.ID).to_pylist(), decisions.column("survivor").to_pylist()))
+        ids = table.column(schema.ID).to_pylist()
+        reasons = ["duplicate_url" if i in survivor else None for i in ids]
+        details = [f"survivor {survivor[i]}" if i in survivor else None for i in ids]
+        return self.split(table, reasons, details)

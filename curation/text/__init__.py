@@ -1,0 +1,1 @@
+"""Text and URL normalization shared by operators."""
