@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -91,7 +92,9 @@ def save(root: str | Path, step: int, states: dict, meta: dict, is_main: bool, k
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     _barrier()
-    dcp.save(states, checkpoint_id=str(tmp), no_dist=not dist.is_initialized())
+    with warnings.catch_warnings():  # single process: DCP warns that it assumes so
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.save(states, checkpoint_id=str(tmp), no_dist=not dist.is_initialized())
     _barrier()
     if is_main:
         (tmp / "meta.json").write_text(json.dumps({"step": step, **meta}, indent=2, sort_keys=True))
@@ -109,7 +112,9 @@ def load(path: str | Path, states: dict) -> None:
     path = Path(path)
     if not (path / "meta.json").is_file():
         raise FileNotFoundError(f"not a complete checkpoint (no meta.json): {path}")
-    dcp.load(states, checkpoint_id=str(path), no_dist=not dist.is_initialized())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.load(states, checkpoint_id=str(path), no_dist=not dist.is_initialized())
 
 
 def load_model_weights(path: str | Path, model) -> None:

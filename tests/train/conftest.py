@@ -115,8 +115,14 @@ def _worker(rank: int, world: int, port: int, fn, args) -> None:
             dist.destroy_process_group()
 
 
-def launch(world: int, fn, *args) -> None:
+def _launch(world: int, fn, *args) -> None:
     """Run ``fn(*args)`` on ``world`` ranks started by fork (gloo); raises if any rank fails."""
     torch.multiprocessing.start_processes(
         _worker, args=(world, free_port(), fn, args), nprocs=world, join=True, start_method="fork"
     )
+
+
+@pytest.fixture(scope="session")
+def launch():
+    """``launch(world, fn, *args)``: run ``fn(*args)`` on ``world`` forked gloo ranks."""
+    return _launch
