@@ -40,6 +40,8 @@ class RunOptions:
     workers: int | None = None
     address: str | None = None
     progress: bool = True
+    #: Test hook: ``crash:<stage>:<shard index>`` or ``kill:<stage>:<shard index>``.
+    fault: str | None = None
 
 
 def _versions() -> dict:
@@ -112,7 +114,7 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
         workers = max(1, min(workers, len(shards) or 1))
         Actor = ray.remote(ShardWorker).options(num_cpus=1, max_restarts=-1, max_task_retries=3)
         config = cfg.model_dump(mode="json")
-        pool = [Actor.remote(config, str(layout.root)) for _ in range(workers)]
+        pool = [Actor.remote(config, str(layout.root), opts.fault) for _ in range(workers)]
         if opts.progress:
             print(f"curation: {len(shards)} shards, {workers} workers -> {layout.root}"
                   + (" (resuming)" if resumed else ""), file=sys.stderr)
@@ -167,7 +169,7 @@ def _todo(layout: RunLayout, group: Group, shards: list[Shard]) -> list[Shard]:
 def _run_map_group(ray, pool, layout, group: Group, shards, opts):
     todo = _todo(layout, group, shards)
     label = "+".join(([READ_STAGE] if group.reads_input else []) + group.stage_names)
-    progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress)
+    progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress, run_dir=layout.root)
     calls = [(f"shard {s.name} ({', '.join(p.path for p in s.parts[:3])})", "run_map", (group.index, s))
              for s in todo]
     _dispatch(ray, pool, calls, progress, f"stage {label}")
@@ -176,7 +178,7 @@ def _run_map_group(ray, pool, layout, group: Group, shards, opts):
 def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConfig, opts):
     todo = _todo(layout, group, shards)
     if not todo:
-        StageProgress(group.stage_names[0], len(shards), len(shards), enabled=opts.progress).close()
+        StageProgress(group.stage_names[0], len(shards), len(shards), enabled=opts.progress, run_dir=layout.root).close()
         return
     stage = group.stages[0].name
     work = layout.work(stage)
@@ -190,12 +192,12 @@ def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConf
         work.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"parts": n_parts}))
     need_collect = [s for s in shards if not (work / "collect" / f"{s.name}.parquet").exists()]
-    p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress)
+    p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress, run_dir=layout.root)
     _dispatch(ray, pool, [(f"shard {s.name}", "collect", (group.index, s, n_parts)) for s in need_collect],
               p, f"stage {stage} (collect)")
     need_combine = [i for i in range(n_parts) if not (work / "decisions" / f"p-{i:05d}.parquet").exists()]
-    p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress)
+    p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress, run_dir=layout.root)
     _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i)) for i in need_combine],
               p, f"stage {stage} (combine)")
-    p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress)
+    p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress, run_dir=layout.root)
     _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s)) for s in todo], p, f"stage {stage} (apply)")

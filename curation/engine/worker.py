@@ -36,12 +36,13 @@ STATS_SCHEMA = pa.schema(
 
 
 class FaultInjected(RuntimeError):
-    """Raised on purpose by ``CURATION_FAULT=crash:<stage>:<shard>`` (tests of resume)."""
+    """Raised on purpose by the fault spec ``crash:<stage>:<shard>`` (tests of resume)."""
 
 
-def _maybe_fault(stage: str, shard: Shard, layout: RunLayout) -> None:
-    """Test hook. ``crash:<stage>:<i>`` raises; ``kill:<stage>:<i>`` kills the worker process once."""
-    spec = os.environ.get("CURATION_FAULT")
+def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) -> None:
+    """Test hook (``RunOptions.fault`` or ``$CURATION_FAULT``): ``crash:<stage>:<i>`` raises in
+    shard ``i`` of ``stage``; ``kill:<stage>:<i>`` kills the worker process there, once."""
+    spec = spec or os.environ.get("CURATION_FAULT")
     if not spec:
         return
     kind, fstage, fshard = spec.split(":")
@@ -70,7 +71,8 @@ class _StageCounter:
 
 
 class ShardWorker:
-    def __init__(self, config: dict, output: str):
+    def __init__(self, config: dict, output: str, fault: str | None = None):
+        self.fault = fault
         self.cfg = PipelineConfig(**config)
         self.layout = RunLayout(output)
         self.groups = plan_groups(self.cfg)
@@ -116,7 +118,7 @@ class ShardWorker:
         try:
             for table in self._batches(group, shard, counters, rejected):
                 for name, step in steps:
-                    _maybe_fault(name, shard, self.layout)
+                    _maybe_fault(self.fault, name, shard, self.layout)
                     t0 = time.perf_counter()
                     n_in = table.num_rows
                     res = step(table) if n_in else OpResult(table, table.slice(0, 0))
