@@ -24,6 +24,7 @@ from curation.engine.plan import Group, plan_groups
 from curation.engine.progress import StageProgress
 from curation.engine.worker import ShardWorker
 from curation.io.sources import READ_STAGE, Shard, plan_shards
+from curation.operators import operator_class
 
 #: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
 #: combine call holds. Derived from the input size only, so the output never depends on workers.
@@ -191,13 +192,50 @@ def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConf
     else:
         work.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"parts": n_parts}))
+    op_cls = operator_class(group.stages[0].op)
+    pos = _positions(layout, previous, shards) if op_cls.wants_positions else {}
     need_collect = [s for s in shards if not (work / "collect" / f"{s.name}.parquet").exists()]
     p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress, run_dir=layout.root)
-    _dispatch(ray, pool, [(f"shard {s.name}", "collect", (group.index, s, n_parts)) for s in need_collect],
-              p, f"stage {stage} (collect)")
+    _dispatch(ray, pool, [(f"shard {s.name}", "collect", (group.index, s, n_parts, pos.get(s.index)))
+                          for s in need_collect], p, f"stage {stage} (collect)")
+    source = "collect"
+    for r in range(op_cls.max_rounds):  # optional extra rounds (GlobalOperator.iterate), until no change
+        folder = work / f"round-{r:03d}"
+        need = [i for i in range(n_parts) if not (folder / f"part-{i:05d}.parquet").exists()]
+        p = StageProgress(f"{stage}:round {r}", n_parts, n_parts - len(need), enabled=opts.progress, run_dir=layout.root)
+        _dispatch(ray, pool, [(f"partition {i}", "iterate", (group.index, i, r, n_parts)) for i in need],
+                  p, f"stage {stage} (round {r})")
+        source = folder.name
+        if not any(_changed(folder / f"part-{i:05d}.parquet") for i in range(n_parts)):
+            break
+    else:
+        if op_cls.max_rounds:
+            raise RunError(f"stage {stage} did not converge in {op_cls.max_rounds} rounds")
     need_combine = [i for i in range(n_parts) if not (work / "decisions" / f"p-{i:05d}.parquet").exists()]
     p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress, run_dir=layout.root)
-    _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i)) for i in need_combine],
+    _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i, source)) for i in need_combine],
               p, f"stage {stage} (combine)")
     p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress, run_dir=layout.root)
-    _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s)) for s in todo], p, f"stage {stage} (apply)")
+    _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s, pos.get(s.index))) for s in todo],
+              p, f"stage {stage} (apply)")
+
+
+def _changed(path) -> bool:
+    import pyarrow.parquet as pq
+
+    return (pq.read_schema(path).metadata or {}).get(b"changed", b"1") != b"0"
+
+
+def _positions(layout: RunLayout, previous: Group, shards: list[Shard]) -> dict[int, tuple[int, int]]:
+    """Per shard index: (documents in the shards before it, documents in all shards) of the
+    stage's input, from the Parquet footers of the previous group's output."""
+    import pyarrow.parquet as pq
+
+    counts = [(s.index, pq.ParquetFile(layout.kept(previous.name, s.name)).metadata.num_rows)
+              for s in sorted(shards, key=lambda s: s.index)]
+    total = sum(c for _, c in counts)
+    out, before = {}, 0
+    for index, c in counts:
+        out[index] = (before, total)
+        before += c
+    return out

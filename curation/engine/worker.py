@@ -177,10 +177,12 @@ class ShardWorker:
         return self._run_chain(group, shard, steps)
 
     # -- global groups -----------------------------------------------------------------------
-    def collect(self, group_index: int, shard: Shard, n_parts: int) -> dict:
+    def collect(self, group_index: int, shard: Shard, n_parts: int, position: tuple | None = None) -> dict:
         group = self.groups[group_index]
         stage = group.stages[0]
         op = self._op(stage)
+        if position is not None:
+            op.begin_shard(shard.index, *position)
         tables = [op.collect(t) for t in self._previous_output(group, shard) if t.num_rows]
         tables = [t for t in tables if t.num_rows]
         out = self.layout.work(stage.name) / "collect" / f"{shard.name}.parquet"
@@ -198,22 +200,38 @@ class ShardWorker:
         write_table_atomic(rows, out, self.cfg.output.compression)
         return {"shard": shard.name, "rows": rows.num_rows}
 
-    def combine(self, group_index: int, part: int) -> dict:
+    def iterate(self, group_index: int, part: int, round_: int, n_parts: int) -> dict:
+        """One extra round (``GlobalOperator.iterate``) over a key partition of the previous
+        round's rows (round 0: the collected rows); its rows are re-partitioned by their ``key``."""
         stage = self.groups[group_index].stages[0]
         op = self._op(stage)
         work = self.layout.work(stage.name)
-        files = sorted(str(p) for p in (work / "collect").glob("part-*.parquet"))
-        rows = _dataset(files).to_table(filter=ds.field(PART) == part).drop_columns([PART])
+        rows = _partition_rows(work / ("collect" if round_ == 0 else f"round-{round_ - 1:03d}"), part)
+        out, changed = op.iterate(rows, round_)
+        if KEY not in out.column_names:
+            raise TypeError(f"{stage.name}.iterate must return a '{KEY}' column")
+        out = out.append_column(PART, _mod(out.column(KEY).cast(pa.uint64()), n_parts)).sort_by([(PART, "ascending")])
+        out = out.replace_schema_metadata({**(out.schema.metadata or {}), b"changed": b"1" if changed else b"0"})
+        write_table_atomic(out, work / f"round-{round_:03d}" / f"part-{part:05d}.parquet", self.cfg.output.compression)
+        return {"part": part, "rows": rows.num_rows, "out": out.num_rows, "changed": bool(changed)}
+
+    def combine(self, group_index: int, part: int, source: str = "collect") -> dict:
+        stage = self.groups[group_index].stages[0]
+        op = self._op(stage)
+        work = self.layout.work(stage.name)
+        rows = _partition_rows(work / source, part)
         decisions = op.combine(rows)
         if SHARD in decisions.column_names:
             decisions = decisions.sort_by([(SHARD, "ascending")])
         write_table_atomic(decisions, work / "decisions" / f"p-{part:05d}.parquet", self.cfg.output.compression)
         return {"part": part, "rows": rows.num_rows, "decisions": decisions.num_rows}
 
-    def apply(self, group_index: int, shard: Shard) -> dict:
+    def apply(self, group_index: int, shard: Shard, position: tuple | None = None) -> dict:
         group = self.groups[group_index]
         stage = group.stages[0]
         op = self._op(stage)
+        if position is not None:
+            op.begin_shard(shard.index, *position)
         decisions = load_decisions(self.layout.work(stage.name) / "decisions", shard.index)
         return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))])
 
@@ -221,6 +239,12 @@ class ShardWorker:
 def _mod(values, n: int) -> pa.Array:
     arr = values.to_numpy().astype(np.uint64)
     return pa.array((arr % np.uint64(n)).astype(np.int32))
+
+
+def _partition_rows(folder, part: int) -> pa.Table:
+    """The rows of one key partition from every spill file in ``folder``."""
+    files = sorted(str(p) for p in folder.glob("part-*.parquet"))
+    return _dataset(files).to_table(filter=ds.field(PART) == part).drop_columns([PART])
 
 
 def _dataset(files: list[str]) -> ds.Dataset:

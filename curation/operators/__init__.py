@@ -12,6 +12,8 @@ from curation.operators.base import GlobalOperator, MapOperator, Operator, OpRes
 REGISTRY: dict[str, str] = {
     "extract": "curation.operators.extract:Extract",
     "url_dedup": "curation.operators.url_dedup:UrlDedup",
+    "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
+    "line_dedup": "curation.operators.line_dedup:LineDedup",
 }
 
 

@@ -122,6 +122,26 @@ class MapOperator(Operator):
 
 
 class GlobalOperator(Operator):
+    #: Extra key-partitioned rounds between collect and combine (0: none). When > 0 the engine
+    #: calls ``iterate(rows, r)`` on every key partition for r = 0, 1, ... (round 0 gets the
+    #: collected rows, round r the rows round r-1 returned, re-partitioned by their ``key``) until
+    #: no partition reports a change; ``combine`` then gets the last round's rows. Used for
+    #: iterative algorithms such as connected components (minhash_dedup).
+    max_rounds: ClassVar[int] = 0
+    #: True when the operator needs ``begin_shard`` (the engine reads the document counts of the
+    #: stage's input from Parquet footers once per stage).
+    wants_positions: ClassVar[bool] = False
+
+    def begin_shard(self, shard: int, docs_before: int, docs_total: int) -> None:
+        """Called before ``collect`` and before ``apply`` of each shard when ``wants_positions``:
+        the shard's index, the number of input documents in the shards before it and in all shards
+        (both deterministic: they never depend on the number of workers)."""
+
+    def iterate(self, rows: pa.Table, round: int) -> tuple[pa.Table, bool]:  # pragma: no cover
+        """One extra round over one key partition: return rows (with ``key``) and whether
+        anything changed. Only called when ``max_rounds`` > 0."""
+        raise NotImplementedError
+
     def collect(self, table: pa.Table) -> pa.Table:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -1,0 +1,103 @@
+"""Vectorized 64-bit hashing of Arrow strings and uint64 arrays (numpy, no per-item Python).
+
+* :func:`mix64` is MurmurHash3's 64-bit finalizer (``fmix64``): a bijection on uint64 with full
+  avalanche, used to turn structured integers into well-mixed keys.
+* :func:`hash_strings` hashes every string of an Arrow string array at once: a polynomial hash of
+  the UTF-8 bytes modulo 2**64, computed with one ``np.add.reduceat`` over all bytes, plus the length,
+  then ``mix64``. It is stable across processes and platforms (not Python's salted ``hash``).
+  Polynomial hashes modulo a power of two have known adversarial collisions (Thue-Morse strings);
+  for deduplication of natural text that is harmless and documented in docs/dedup.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+U64 = np.uint64
+_M1 = U64(0xFF51AFD7ED558CCD)
+_M2 = U64(0xC4CEB9FE1A85EC53)
+_BASE = U64(0x100000001B3)  # the FNV-1 64-bit prime, an odd multiplier
+_LEN = U64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio
+
+_pow_cache = np.ones(1, dtype=U64)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3 fmix64 on a uint64 array (returns a new array)."""
+    x = np.asarray(x, dtype=U64).copy()
+    with np.errstate(over="ignore"):
+        x ^= x >> U64(33)
+        x *= _M1
+        x ^= x >> U64(33)
+        x *= _M2
+        x ^= x >> U64(33)
+    return x
+
+
+def _powers(n: int) -> np.ndarray:
+    """_BASE**k mod 2**64 for k < n (cached, grown by doubling)."""
+    global _pow_cache
+    if len(_pow_cache) < n:
+        size = max(n, 2 * len(_pow_cache))
+        p = np.full(size, _BASE, dtype=U64)
+        p[0] = 1
+        with np.errstate(over="ignore"):
+            _pow_cache = np.multiply.accumulate(p, dtype=U64)
+    return _pow_cache[:n]
+
+
+def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets int64 of len n+1 into ``data``, data uint8) of a string/large_string array."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_string(arr.type) or pa.types.is_binary(arr.type):
+        arr = arr.cast(pa.large_binary() if pa.types.is_binary(arr.type) else pa.large_string())
+    bufs = arr.buffers()
+    n = len(arr)
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def hash_strings(arr: pa.Array) -> np.ndarray:
+    """A stable 64-bit hash of each string (nulls hash like the empty string)."""
+    offsets, data = string_buffers(arr)
+    n = len(offsets) - 1
+    if n == 0:
+        return np.zeros(0, dtype=U64)
+    lengths = np.diff(offsets)
+    start, end = int(offsets[0]), int(offsets[-1])
+    out = np.zeros(n, dtype=U64)
+    if end > start:
+        nonempty = lengths > 0
+        seg_idx = np.repeat(np.arange(n), lengths)
+        # weight of each byte: BASE ** (bytes after it in its string)
+        pos_from_end = (offsets[1:][seg_idx] - 1) - np.arange(start, end)
+        with np.errstate(over="ignore"):
+            terms = data[start:end].astype(U64) * _powers(int(lengths.max()))[pos_from_end]
+            sums = np.add.reduceat(terms, (offsets[:-1][nonempty] - start))
+        out[nonempty] = sums
+    with np.errstate(over="ignore"):
+        out += lengths.astype(U64) * _LEN
+    return mix64(out)
+
+
+def ids_to_u64(ids: pa.Array | list) -> np.ndarray:
+    """Document ids (16 hex digits, see curation.ids) to uint64, losslessly.
+
+    An id that is not 16 hex digits is hashed instead (still deterministic)."""
+    values = ids.to_pylist() if hasattr(ids, "to_pylist") else list(ids)
+    out = np.empty(len(values), dtype=U64)
+    for i, v in enumerate(values):  # ids are short; int(v, 16) is the fastest exact parse
+        try:
+            if len(v) != 16:
+                raise ValueError
+            out[i] = int(v, 16)
+        except (ValueError, TypeError):
+            out[i] = hash_strings(pa.array([str(v)]))[0]
+    return out
+
+
+def u64_to_ids(values: np.ndarray) -> list[str]:
+    return [f"{int(v):016x}" for v in values]

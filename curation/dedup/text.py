@@ -1,0 +1,118 @@
+"""Text normalization, tokens, shingles and lines for deduplication, vectorized with Arrow/numpy.
+
+Normalization (shared by MinHash and line dedup): Unicode NFKC, lowercase, every run of
+punctuation or symbols (``\\p{P}``, ``\\p{S}``) folded to one space, whitespace folded. Line dedup
+additionally maps every digit to ``0`` (CCNet's ``normalize_for_dedup`` does the same) so that a
+boilerplate line that differs only by a date or a count is still the same line.
+
+Tokens: words split on whitespace; in scripts written without spaces (Han, Hiragana, Katakana,
+Thai, Lao, Khmer, Myanmar, Tibetan) each character is its own token, so word 5-gram shingles become
+character 5-grams there (the usual choice for CJK near-duplicate detection) and still carry
+meaning. All of this runs in Arrow's C++ kernels over a whole batch; no Python loop per document.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation.dedup.hashing import U64, hash_strings, mix64, string_buffers
+
+PUNCT = r"[\p{P}\p{S}]+"
+SPACELESS = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}])"
+
+
+def _as_large(texts) -> pa.Array:
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(texts, pa.large_string())
+    if pa.types.is_string(texts.type):
+        texts = texts.cast(pa.large_string())
+    return pc.fill_null(texts, "")
+
+
+def normalize(texts, digits: bool = False) -> pa.Array:
+    """NFKC, lowercase, punctuation and symbols to spaces (and digits to 0 when ``digits``)."""
+    t = _as_large(texts)
+    t = pc.utf8_lower(pc.utf8_normalize(t, "NFKC"))
+    t = pc.replace_substring_regex(t, PUNCT, " ")
+    if digits:
+        t = pc.replace_substring_regex(t, r"\d", "0")
+    return t
+
+
+def tokens(texts, normalized: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Token hashes of every document: (hashes uint64 flat, offsets int64 of len n+1)."""
+    t = _as_large(texts) if normalized else normalize(texts)
+    t = pc.replace_substring_regex(t, SPACELESS, r" \1 ")
+    lists = pc.utf8_split_whitespace(t)
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    offsets = np.asarray(lists.offsets, dtype=np.int64)
+    offsets = offsets - offsets[0]
+    values = lists.flatten()
+    return hash_strings(values), offsets
+
+
+def word_counts(texts) -> np.ndarray:
+    """Number of tokens (words, or characters of spaceless scripts) per document."""
+    return np.diff(tokens(texts)[1])
+
+
+# Odd multipliers, one per position inside an n-gram (fixed: shingles must be stable).
+_POS = mix64(np.arange(1, 65, dtype=U64)) | U64(1)
+
+
+def shingles(token_hashes: np.ndarray, offsets: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the token n-grams of each document: (shingles uint64 flat, doc index per shingle).
+
+    A document with fewer than ``n`` (but some) tokens gives one shingle of all its tokens, so short
+    exact duplicates are still found; a document without tokens gives none.
+    """
+    if n < 1 or n > len(_POS):
+        raise ValueError(f"ngram must be in 1..{len(_POS)}")
+    n_docs = len(offsets) - 1
+    total = len(token_hashes)
+    if total == 0:
+        return np.zeros(0, U64), np.zeros(0, np.int64)
+    lengths = np.diff(offsets)
+    doc = np.repeat(np.arange(n_docs), lengths)
+    doc_end = offsets[1:][doc]
+    pos = np.arange(total)
+    acc = np.zeros(total, dtype=U64)
+    padded = np.concatenate([token_hashes, np.zeros(n, U64)])
+    with np.errstate(over="ignore"):
+        for i in range(n):
+            inside = (pos + i) < doc_end
+            acc += np.where(inside, padded[i: i + total] * _POS[i], U64(0))
+        width = np.minimum(doc_end - pos, n).astype(U64)
+        acc += width * _POS[n]
+    full = pos + n <= doc_end
+    short_first = (lengths[doc] < n) & (pos == offsets[:-1][doc])
+    keep = full | short_first
+    return mix64(acc[keep]), doc[keep]
+
+
+def split_lines(texts) -> pa.ListArray:
+    """Each document's lines (split on ``\\n``; a trailing ``\\r`` stays with the line)."""
+    lists = pc.split_pattern(_as_large(texts), "\n")
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    return lists
+
+
+def line_hashes(lines: pa.ListArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a list array of lines: (hash of each normalized line, doc index per line, is_blank).
+
+    A line is blank when nothing but punctuation, symbols or spaces is left after normalization;
+    blank lines are never counted nor removed."""
+    values = lines.flatten()
+    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(normalize(values, digits=True), r"\s+", " "))
+    offs, _ = string_buffers(norm)
+    blank = np.diff(offs) == 0
+    lo = np.asarray(lines.offsets, dtype=np.int64)
+    lo = lo - lo[0]
+    doc = np.repeat(np.arange(len(lines)), np.diff(lo))
+    return hash_strings(norm), doc, blank
