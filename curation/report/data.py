@@ -1,0 +1,231 @@
+"""What the report shows, computed with DuckDB over the run's Parquet (no table is loaded whole).
+
+* funnel: per stage, documents in, kept, rejected, by reason (from ``stats/`` and ``rejected/``);
+* distributions: text length always, and every other numeric column the run has (quality scores,
+  ``kl_div``, ...) for the kept documents and, where the rejected rows carry it, the rejected ones;
+  low-cardinality string columns (``lang``, ``domain``, ``source``) as counts;
+* mix: target against achieved from ``manifest.json`` when the run has one;
+* top reject reasons with example URLs (the first ids in id order, so the report is deterministic);
+* time per stage: worker seconds and documents per worker-second (``stats/``), wall time per stage
+  from ``progress.json`` when the runner wrote one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import duckdb
+
+from curation.status import run_status
+
+#: Columns never plotted: identifiers, bookkeeping and free text.
+SKIP = {"id", "url", "text", "html", "stage", "reason", "detail", "fetch_time", "key", "_shard", "_part"}
+#: A string column is drawn as category counts when it has at most this many distinct values.
+MAX_CATEGORIES = 40
+BINS = 30
+EXAMPLES = 3
+TOP_REASONS = 20
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
+def _final_dir(root: Path, run: dict) -> Path | None:
+    """The last stage group's output folder (what survives every filter)."""
+    groups = run.get("groups") or []
+    for g in reversed(groups):
+        d = root / g["name"]
+        if any(d.glob("part-*.parquet")):
+            return d
+    return None
+
+
+def _schema(con, pattern: str) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(pattern)}, union_by_name=true)").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _is_numeric(t: str) -> bool:
+    t = t.upper()
+    return any(t.startswith(p) for p in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                                         "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"))
+
+
+def _summary(con, source: str, expr: str) -> dict | None:
+    row = con.execute(
+        f"SELECT count(x), min(x), max(x), avg(x), quantile_cont(x, [0.1, 0.5, 0.9]) "
+        f"FROM (SELECT CAST({expr} AS DOUBLE) AS x FROM {source}) WHERE x IS NOT NULL AND isfinite(x)"
+    ).fetchone()
+    n, lo, hi, mean, qs = row
+    if not n:
+        return None
+    return {"count": int(n), "min": lo, "p10": qs[0], "median": qs[1], "p90": qs[2], "max": hi, "mean": mean}
+
+
+def _bin_counts(con, source: str, expr: str, edges: list[float], log_x: bool) -> list[int]:
+    lo, hi, n = edges[0], edges[-1], len(edges) - 1
+    if log_x:
+        x = f"log10(greatest(CAST({expr} AS DOUBLE), 1))"
+        lo, hi = math.log10(lo), math.log10(hi)
+    else:
+        x = f"CAST({expr} AS DOUBLE)"
+    width = (hi - lo) / n if hi > lo else 1.0
+    rows = con.execute(
+        f"SELECT least(greatest(CAST(floor((v - ?) / ?) AS BIGINT), 0), ?) AS b, count(*) "
+        f"FROM (SELECT {x} AS v FROM {source}) WHERE v IS NOT NULL AND isfinite(v) GROUP BY b",
+        [lo, width, n - 1],
+    ).fetchall()
+    counts = [0] * n
+    for b, c in rows:
+        counts[int(b)] += int(c)
+    return counts
+
+
+def _edges(lo: float, hi: float, log_x: bool) -> list[float]:
+    if log_x:
+        a, b = math.log10(max(lo, 1)), math.log10(max(hi, 1))
+        if b <= a:
+            b = a + 1
+        return [10 ** (a + (b - a) * i / BINS) for i in range(BINS + 1)]
+    if hi <= lo:
+        hi = lo + 1
+    return [lo + (hi - lo) * i / BINS for i in range(BINS + 1)]
+
+
+def _distributions(con, kept: str | None, kept_cols: dict, rejected: str | None, rej_cols: dict) -> list[dict]:
+    specs: list[tuple[str, str, str]] = []  # (title, expr, column needed)
+    if "text" in kept_cols:
+        specs.append(("text length (characters)", "length(text)", "text"))
+    for name, t in kept_cols.items():
+        if name not in SKIP and not name.startswith("_") and _is_numeric(t):
+            specs.append((name, _q(name), name))
+    for name, t in rej_cols.items():
+        if name not in SKIP and not name.startswith("_") and _is_numeric(t) and name not in kept_cols:
+            specs.append((name, _q(name), name))
+    out = []
+    for title, expr, col in specs:
+        sources = {}
+        if kept and col in kept_cols:
+            sources["kept"] = kept
+        if rejected and col in rej_cols:
+            sources["rejected"] = rejected
+        summaries = {k: _summary(con, src, expr) for k, src in sources.items()}
+        summaries = {k: v for k, v in summaries.items() if v}
+        if not summaries:
+            continue
+        lo = min(s["min"] for s in summaries.values())
+        hi = max(s["max"] for s in summaries.values())
+        log_x = col == "text" and lo >= 0 and hi > 100 * max(lo, 1)
+        edges = _edges(lo, hi, log_x)
+        counts = {k: _bin_counts(con, sources[k], expr, edges, log_x) for k in summaries}
+        out.append({"column": title, "edges": edges, "counts": counts, "summary": summaries, "log_x": log_x})
+    return out
+
+
+def _categories(con, kept: str | None, kept_cols: dict) -> list[dict]:
+    out = []
+    if not kept:
+        return out
+    for name, t in kept_cols.items():
+        if name in SKIP or name.startswith("_") or not t.upper().startswith("VARCHAR"):
+            continue
+        n_distinct = con.execute(f"SELECT count(DISTINCT {_q(name)}) FROM {kept}").fetchone()[0]
+        if not n_distinct or n_distinct > MAX_CATEGORIES:
+            continue
+        rows = con.execute(f"SELECT coalesce({_q(name)}, '(none)') AS v, count(*) AS n FROM {kept} "
+                           f"GROUP BY v ORDER BY n DESC, v").fetchall()
+        out.append({"column": name, "counts": [(str(v), int(n)) for v, n in rows]})
+    return out
+
+
+def _reasons(con, rejected: str | None, rej_cols: dict) -> list[dict]:
+    if not rejected:
+        return []
+    url = "url" if "url" in rej_cols else "NULL"
+    detail = "detail" if "detail" in rej_cols else "NULL"
+    rows = con.execute(
+        f"SELECT stage, reason, count(*) AS n, "
+        f"list({url} ORDER BY id)[1:{EXAMPLES}], list({detail} ORDER BY id)[1:{EXAMPLES}] "
+        f"FROM {rejected} GROUP BY stage, reason ORDER BY n DESC, stage, reason LIMIT {TOP_REASONS}"
+    ).fetchall()
+    return [{"stage": s, "reason": r, "count": int(n), "urls": [u for u in (us or []) if u],
+             "details": [d for d in (ds or []) if d]} for s, r, n, us, ds in rows]
+
+
+def _mix(root: Path) -> dict | None:
+    """Target and achieved shares per domain from ``manifest.json`` (format ``curation.mix/1``)."""
+    path = root / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        m = json.loads(path.read_text())
+    except ValueError:
+        return None
+    target = m.get("target_mix") or (m.get("mix") or {}).get("target") or {}
+    achieved = m.get("achieved_mix") or (m.get("mix") or {}).get("achieved") or {}
+    tokens = (m.get("mix") or {}).get("tokens") or {}
+    documents = (m.get("mix") or {}).get("documents") or {}
+    if not achieved and tokens:
+        total = sum(tokens.values()) or 1
+        achieved = {k: v / total for k, v in tokens.items()}
+    if not target and not achieved:
+        return None
+    domains = list(dict.fromkeys([*target, *achieved]))
+    anneal = m.get("anneal") or {}
+    return {"domains": domains, "target": [float(target.get(d, 0.0)) for d in domains],
+            "achieved": [float(achieved.get(d, 0.0)) for d in domains],
+            "tokens": [int(tokens.get(d, 0)) for d in domains], "documents": [int(documents.get(d, 0)) for d in domains],
+            "tokenizer": m.get("tokenizer"),
+            "anneal_documents": int(sum((anneal.get("documents") or {}).values())),
+            "anneal_tokens": int(sum((anneal.get("tokens") or {}).values()))}
+
+
+def _timing(status: dict, progress: dict) -> list[dict]:
+    out = []
+    for name, s in status["stages"].items():
+        secs = s.get("seconds", 0.0)
+        out.append({"stage": name, "worker_seconds": secs, "docs_in": s["in"],
+                    "docs_per_worker_second": (s["in"] / secs) if secs > 0 else None})
+    return out
+
+
+def gather(output: str | Path) -> dict:
+    root = Path(output)
+    status = run_status(root)  # raises FileNotFoundError for a folder without run.json
+    run = json.loads((root / "run.json").read_text())
+    con = duckdb.connect()
+    final = _final_dir(root, run)
+    kept = kept_cols = None
+    if final is not None:
+        pattern = str(final / "part-*.parquet")
+        kept_cols = _schema(con, pattern)
+        kept = f"read_parquet({_lit(pattern)}, union_by_name=true)"
+    rejected = rej_cols = None
+    if any(root.glob("rejected/*/part-*.parquet")):
+        pattern = str(root / "rejected" / "*" / "part-*.parquet")
+        rej_cols = _schema(con, pattern)
+        rejected = f"read_parquet({_lit(pattern)}, union_by_name=true)"
+    kept_cols, rej_cols = kept_cols or {}, rej_cols or {}
+    n_final = con.execute(f"SELECT count(*) FROM {kept}").fetchone()[0] if kept else 0
+    progress = status.get("progress") or {}
+    return {
+        "run": status["run"], "pipeline": status["pipeline"], "shards": status["shards"],
+        "inputs": run.get("inputs", []), "versions": run.get("versions", {}), "groups": run.get("groups", []),
+        "config": run.get("config", {}),
+        "final_dir": final.name if final else None, "final_docs": int(n_final),
+        "funnel": status["stages"],
+        "distributions": _distributions(con, kept, kept_cols, rejected, rej_cols),
+        "categories": _categories(con, kept, kept_cols),
+        "reasons": _reasons(con, rejected, rej_cols),
+        "mix": _mix(root),
+        "timing": _timing(status, progress),
+        "wall": progress.get("stages", {}),
+        "state": progress.get("state"),
+    }
