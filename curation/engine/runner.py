@@ -157,7 +157,8 @@ def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
             raise RunError(f"{what} failed on {label}: {type(cause).__name__}: {cause}") from e
         idle.append(actor)
         results.append(result)
-        docs = sum(v[0] for v in result.get("stages", {}).values()) if "stages" in result else 0
+        # documents entering the group (its first stage's docs_in): summing every fused stage would count each twice
+        docs = next(iter(result["stages"].values()))[0] if result.get("stages") else 0
         progress.advance(1, docs)
     progress.close()
     return results
