@@ -92,7 +92,8 @@ def _grouped(edges: pa.Table):
     u, ur, us, v, vr, vs = (x[keep] for x in (u, ur, us, v, vr, vs))
     order = np.lexsort((v, vr, u))
     u, ur, us, v, vr, vs = (x[order] for x in (u, ur, us, v, vr, vs))
-    dup = np.r_[False, (u[1:] == u[:-1]) & (v[1:] == v[:-1])]
+    dup = np.zeros(len(u), dtype=bool)
+    dup[1:] = (u[1:] == u[:-1]) & (v[1:] == v[:-1])
     u, ur, us, v, vr, vs = (x[~dup] for x in (u, ur, us, v, vr, vs))
     first = np.r_[True, u[1:] != u[:-1]] if len(u) else np.zeros(0, bool)
     starts = np.flatnonzero(first)

@@ -19,6 +19,7 @@ _M1 = U64(0xFF51AFD7ED558CCD)
 _M2 = U64(0xC4CEB9FE1A85EC53)
 _BASE = U64(0x100000001B3)  # the FNV-1 64-bit prime, an odd multiplier
 _LEN = U64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio
+_SALT = U64(0x2545F4914F6CDD1D)  # so that the empty string does not hash to 0
 
 _pow_cache = np.ones(1, dtype=U64)
 
@@ -79,7 +80,7 @@ def hash_strings(arr: pa.Array) -> np.ndarray:
             sums = np.add.reduceat(terms, (offsets[:-1][nonempty] - start))
         out[nonempty] = sums
     with np.errstate(over="ignore"):
-        out += lengths.astype(U64) * _LEN
+        out += lengths.astype(U64) * _LEN + _SALT
     return mix64(out)
 
 

@@ -46,14 +46,21 @@ def normalize(texts, digits: bool = False) -> pa.Array:
 def tokens(texts, normalized: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Token hashes of every document: (hashes uint64 flat, offsets int64 of len n+1)."""
     t = _as_large(texts) if normalized else normalize(texts)
-    t = pc.replace_substring_regex(t, SPACELESS, r" \1 ")
+    t = pc.utf8_trim_whitespace(pc.replace_substring_regex(t, SPACELESS, r" \1 "))
     lists = pc.utf8_split_whitespace(t)
     if isinstance(lists, pa.ChunkedArray):
         lists = lists.combine_chunks()
     offsets = np.asarray(lists.offsets, dtype=np.int64)
     offsets = offsets - offsets[0]
     values = lists.flatten()
-    return hash_strings(values), offsets
+    hashes = hash_strings(values)
+    empty = np.diff(string_buffers(values)[0]) == 0  # "" splits into [""]
+    if empty.any():
+        doc = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        counts = np.bincount(doc[~empty], minlength=len(offsets) - 1)
+        offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        hashes = hashes[~empty]
+    return hashes, offsets
 
 
 def word_counts(texts) -> np.ndarray:

@@ -7,7 +7,8 @@ the number of workers. Lines are normalized (NFKC, lowercase, digits to 0, punct
 whitespace folded; CCNet's ``normalize_for_dedup`` also folds digits) and hashed to 64 bits.
 
 * collect (per shard): exact counts of each (group, normalized line) -> ``key`` = hash of both,
-  ``count`` (occurrences; with ``count: documents`` a line repeated inside one document counts once).
+  ``count`` (by default the number of documents holding the line: a line repeated inside one
+  document counts once; ``count: occurrences`` counts every occurrence).
 * combine (per key partition): the counts of a key from every shard are summed, exactly (no
   Bloom filter or sketch: a Bloom filter can tell "seen" but cannot count to 6). Keys counted more
   than ``max_occurrences`` times become decisions routed to each shard that holds them.
@@ -38,7 +39,10 @@ class LineDedupParams(Params):
     # Llama 3 report, Section 3.1.1: buckets of 30M documents, lines seen more than 6 times removed.
     group_docs: int = Field(30_000_000, ge=1)
     max_occurrences: int = Field(6, ge=1)
-    count: Literal["occurrences", "documents"] = "occurrences"
+    # "documents": a line counts once per document that holds it, so structure repeated inside one
+    # document ("Article 1" ... "Article 30" fold to one line once digits are folded) is left to the
+    # repetition heuristics (Gopher's duplicate-line fraction); "occurrences" counts every line.
+    count: Literal["documents", "occurrences"] = "documents"
     # Gopher (Rae et al. 2021) drops documents under 50 words; applied here only to documents that
     # lost lines (untouched short documents are left to the heuristics stage).
     min_words: int = Field(50, ge=0)
@@ -90,7 +94,8 @@ class LineDedup(GlobalOperator):
         totals = np.add.reduceat(count, starts)
         frequent = np.repeat(totals > self.params.max_occurrences, np.diff(np.r_[starts, len(key)]))
         key, shard = key[frequent], shard[frequent]
-        dup = np.r_[False, (key[1:] == key[:-1]) & (shard[1:] == shard[:-1])]
+        dup = np.zeros(len(key), dtype=bool)
+        dup[1:] = (key[1:] == key[:-1]) & (shard[1:] == shard[:-1])
         return pa.table({KEY: pa.array(key[~dup], pa.uint64()), SHARD: pa.array(shard[~dup], pa.int32())},
                         schema=out_schema)
 

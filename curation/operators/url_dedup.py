@@ -13,7 +13,6 @@ import hashlib
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from curation import schema
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
@@ -48,10 +47,9 @@ class UrlDedup(GlobalOperator):
         if rows.num_rows == 0:
             return out_schema.empty_table()
         # latest fetch first, then smallest id: the first row of each key survives
-        t = rows.select([KEY, schema.ID, schema.FETCH_TIME, SHARD])
-        ts = pc.fill_null(t.column(schema.FETCH_TIME).cast(pa.int64()), np.iinfo(np.int64).min)
-        t = t.append_column("_neg_ts", pc.negate(ts)).sort_by(
-            [(KEY, "ascending"), ("_neg_ts", "ascending"), (schema.ID, "ascending")]
+        # (unknown dates sort last, i.e. as the oldest; negating a filled minimum would overflow)
+        t = rows.select([KEY, schema.ID, schema.FETCH_TIME, SHARD]).sort_by(
+            [(KEY, "ascending"), (schema.FETCH_TIME, "descending", "at_end"), (schema.ID, "ascending")]
         )
         keys = t.column(KEY).to_numpy()
         first = np.ones(len(keys), dtype=bool)

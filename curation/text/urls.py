@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-TRACKING_PREFIXES = ("utm_",)
+# Campaign/click trackers: Google Analytics (utm_*), Matomo/Piwik (pk_*, mtm_*), HubSpot (hsa_*,
+# _hsenc, _hsmi), ad click ids (gclid, dclid, fbclid, msclkid, yclid, ...), Mailchimp (mc_*).
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 TRACKING_PARAMS = frozenset(
-    {"gclid", "fbclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_ga", "ref_src", "spm"}
+    {"gclid", "gclsrc", "fbclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_ga", "_gl",
+     "ref_src", "spm", "_hsenc", "_hsmi", "mkt_tok", "srsltid", "twclid", "ttclid", "wbraid", "gbraid"}
 )
 
 

@@ -1,0 +1,114 @@
+"""line_dedup: exact counting per group of N documents, removal of lines seen more than 6 times."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation import schema
+from curation.operators.base import SHARD
+from curation.operators.line_dedup import LineDedup
+
+
+def _docs(texts, start=0):
+    return pa.table({
+        schema.ID: pa.array([f"{start + i:016x}" for i in range(len(texts))], pa.string()),
+        schema.TEXT: pa.array(texts, pa.large_string()),
+    })
+
+
+def _run(shards: list[list[str]], n_parts: int = 3, **params):
+    """The engine's protocol: collect per shard, combine per key partition, apply per shard, with
+    begin_shard positions as the runner computes them."""
+    op = LineDedup(params)
+    total = sum(len(s) for s in shards)
+    before, collected = 0, []
+    for i, texts in enumerate(shards):
+        op.begin_shard(i, before, total)
+        c = op.collect(_docs(texts, before))
+        collected.append(c.append_column(SHARD, pa.array([i] * c.num_rows, pa.int32())))
+        before += len(texts)
+    rows = pa.concat_tables(collected)
+    part = (rows.column("key").to_numpy() % np.uint64(n_parts)).astype(int)
+    decisions = pa.concat_tables([op.combine(rows.filter(pa.array(part == p))) for p in range(n_parts)])
+    out, before = [], 0
+    for i, texts in enumerate(shards):
+        op.begin_shard(i, before, total)
+        mine = decisions.filter(pc.equal(decisions.column(SHARD), i))
+        res = op.apply(_docs(texts, before), mine)
+        assert res.kept.num_rows + res.rejected.num_rows == len(texts)
+        out.append(res)
+        before += len(texts)
+    return out
+
+
+def _word(n: int) -> str:  # letters only: digits fold to 0 in the line normalization
+    return "".join("abcdefghijklmnopqrstuvwxyz"[int(c)] for c in str(n))
+
+
+BODY = [" ".join(f"doc{_word(d)} w{_word(k)}" for k in range(30)) for d in range(20)]
+
+
+def test_more_than_six_removed_six_kept():
+    seven = [f"Share this page\n{BODY[d]}\nPosted on 2024-01-{d + 1:02d}" for d in range(7)]
+    six = [f"Cookie notice!\n{BODY[d + 7]}" for d in range(6)]
+    res = _run([seven[:4] + six[:3], seven[4:] + six[3:]])
+    kept = [t for r in res for t in r.kept.column("text").to_pylist()]
+    assert len(kept) == 13
+    for t in kept:
+        assert "Share this page" not in t and "Posted on" not in t  # digits fold: one line, 7 times
+    assert sum("Cookie notice!" in t for t in kept) == 6
+    removed = [n for r in res for n in r.kept.column("lines_removed").to_pylist()]
+    assert sorted(removed) == [0] * 6 + [2] * 7
+
+
+def test_groups_of_n_documents_count_separately():
+    texts = [f"Navigation menu\n{BODY[d]}" for d in range(10)]
+    # one group of 10: 10 > 6 -> removed; groups of 5: 5 each -> kept
+    one = _run([texts[:6], texts[6:]], group_docs=10)
+    two = _run([texts[:6], texts[6:]], group_docs=5)
+    assert all("Navigation" not in t for r in one for t in r.kept.column("text").to_pylist())
+    assert all("Navigation" in t for r in two for t in r.kept.column("text").to_pylist())
+
+
+def test_empty_and_too_short_documents_rejected_with_reason():
+    boiler = "Home | Shop | Cart\nFree shipping over $50"
+    texts = [boiler] * 7 + [f"{boiler}\nonly a few words here", f"{boiler}\n{BODY[0]}", "short untouched doc"]
+    (res,) = _run([texts])
+    reasons = dict(zip(res.rejected.column("id").to_pylist(), res.rejected.column("reason").to_pylist()))
+    assert list(reasons.values()).count("empty_after_line_dedup") == 7
+    assert reasons[f"{7:016x}"] == "too_short_after_line_dedup"
+    assert res.kept.column("text").to_pylist() == [BODY[0], "short untouched doc"]
+    assert res.rejected.column("detail").to_pylist()[0] == "2 of 2 lines removed"
+
+
+def test_blank_and_punctuation_lines_are_never_removed():
+    texts = [f"{BODY[d]}\n\n-----\n{BODY[d + 1]}" for d in range(10)]
+    (res,) = _run([texts], min_words=0)
+    assert res.kept.column("text").to_pylist() == texts
+
+
+def test_count_documents_mode_ignores_repeats_inside_a_document():
+    texts = ["\n".join(["Reply"] * 8 + [BODY[0]]), BODY[1]]
+    (occ,) = _run([texts], count="occurrences")
+    (docs,) = _run([texts])
+    assert "Reply" not in occ.kept.column("text").to_pylist()[0]
+    assert docs.kept.column("text").to_pylist() == texts
+
+
+def test_non_latin_template_lines_removed(sample_dir):
+    """The bundled ClueWeb shop pages are not text yet; use real Japanese from the UDHR sample as
+    bodies and a Japanese template line repeated on every page."""
+    udhr = [json.loads(l) for l in gzip.open(sample_dir / "text" / "udhr_60.jsonl.gz")]
+    bodies = [r["text"] for r in udhr][:8]
+    texts = [f"送料無料キャンペーン実施中！\n{b}\nカートを見る" for b in bodies]
+    (res,) = _run([texts])
+    kept = res.kept.column("text").to_pylist()
+    assert len(kept) == 8
+    for t, b in zip(kept, bodies):
+        assert "送料無料" not in t and "カート" not in t
+        assert t == b
