@@ -216,7 +216,9 @@ class Transformer(nn.Module):
                     return (q >= kv) & (docs[b, q] == docs[b, kv])
 
                 bsz = docs.shape[0]
-            return create_block_mask(mask_mod, bsz, None, seq_len, seq_len, device=self.rope_cos.device)
+            dev = self.rope_cos.device
+            # compiled mask construction on CUDA (fast); eager elsewhere (compiling costs more than it saves)
+            return create_block_mask(mask_mod, bsz, None, seq_len, seq_len, device=dev, _compile=dev.type == "cuda")
         if doc_ids is None or not self.doc_masking:
             return None
         causal = torch.ones(seq_len, seq_len, dtype=torch.bool, device=doc_ids.device).tril_()
