@@ -118,7 +118,7 @@ def grouped_bars(categories: list[str], series: dict[str, list[float]], label: s
 def histogram(edges: list[float], series: dict[str, list[int]], label: str, x_label: str, log_x: bool = False,
               width: int = 640, height: int = 220) -> str:
     """Histogram of pre-binned counts; several series are drawn as translucent overlaid bars."""
-    left, right, top, bottom = 52, 12, 24, 42
+    left, right, top, bottom = 52, 28, 24, 42
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(edges) - 1
     vmax = _nice_ceiling(max((max(c) for c in series.values() if c), default=0) or 1)

@@ -115,3 +115,62 @@ def run_chromium(binary: str, url: str, *extra: str, timeout: int = 90) -> subpr
                               capture_output=True, timeout=timeout)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def png_pixels(data: bytes):
+    """Decode an 8-bit, non-interlaced RGB/RGBA PNG (what Chromium writes) to an (h, w, channels) array."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
+            assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
+            ch = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, width * ch + 1)
+    out = np.zeros((height, width * ch), np.uint8)
+    prev = np.zeros(width * ch, np.uint8)
+    for y in range(height):
+        f, line = raw[y, 0], raw[y, 1:]
+        if f == 0:
+            cur = line.copy()
+        elif f == 1:  # Sub: running sum per channel
+            cur = (np.cumsum(line.reshape(width, ch).astype(np.int64), axis=0) % 256).astype(np.uint8).ravel()
+        elif f == 2:  # Up
+            cur = line + prev
+        else:  # Average, Paeth: sequential within the row
+            cur = bytearray(line.tobytes())
+            pb = prev.tobytes()
+            for i in range(len(cur)):
+                a = cur[i - ch] if i >= ch else 0
+                b = pb[i]
+                if f == 3:
+                    cur[i] = (cur[i] + (a + b) // 2) & 0xFF
+                else:
+                    c = pb[i - ch] if i >= ch else 0
+                    pp = a + b - c
+                    pa, pbb, pc = abs(pp - a), abs(pp - b), abs(pp - c)
+                    cur[i] = (cur[i] + (a if pa <= pbb and pa <= pc else b if pbb <= pc else c)) & 0xFF
+            cur = np.frombuffer(bytes(cur), np.uint8)
+        out[y] = cur
+        prev = out[y]
+    return out.reshape(height, width, ch)
+
+
+def color_counts(img, colors: dict[str, tuple[int, int, int]], tol: int = 40) -> tuple[int, dict[str, int]]:
+    """How many pixels are not white, and how many are within ``tol`` (L1) of each named colour."""
+    import numpy as np
+
+    rgb = img[..., :3].astype(np.int32)
+    non_white = int((rgb < 245).any(axis=-1).sum())
+    counts = {name: int((np.abs(rgb - np.array(c)).sum(axis=-1) <= tol).sum()) for name, c in colors.items()}
+    return non_white, counts
