@@ -1,0 +1,442 @@
+"""heuristics: Gopher quality + Gopher repetition + C4 rules + FineWeb line rules + dirty words.
+
+Every rule writes its measured value as a typed column and, when it fails, its name as the reject
+reason (the first failing rule in the order below; ``detail`` says ``value > threshold``), so
+thresholds can be tuned afterwards with ``curate query`` over kept and rejected rows alike.
+
+The stage is vectorized over the whole batch: words, lines and paragraphs are split by Arrow's
+RE2 kernels into flat arrays, each is dictionary-encoded to integer ids, and duplicate and n-gram
+statistics are computed with numpy sorts and ``bincount`` over (document, id) keys, never with a
+Python loop over words. Words are those of :mod:`curation.text.words` (CJK one character a word,
+Thai cut at syllable starts), lower-cased.
+
+Rules and defaults (each threshold is the published one; ``None`` disables a rule):
+
+Gopher quality (Rae et al. 2021, "Scaling Language Models", Appendix A.1; same defaults as
+datatrove's ``GopherQualityFilter``):
+  ``gopher_word_count``   words outside [50, 100000]                             column ``words``
+  ``gopher_mean_word_length`` mean word length outside [3, 10] characters (skipped when more than
+                          half of the letters are Han/kana/Thai: their words are 1-3 characters)
+                                                                                 ``mean_word_len``
+  ``gopher_symbol_ratio`` "#" per word or "..."/"…" per word above 0.1          ``symbol_word_ratio``
+  ``gopher_bullet_lines`` more than 90% of non-empty lines start with a bullet   ``bullet_line_frac``
+  ``gopher_ellipsis_lines`` more than 30% of non-empty lines end with an ellipsis ``ellipsis_line_frac``
+  ``gopher_alpha_words``  fewer than 80% of words contain a letter               ``alpha_word_frac``
+  ``gopher_stop_words``   fewer than 2 distinct stop words (:mod:`curation.text.stopwords`; only for
+                          documents whose ``lang`` has a list, or all when there is no ``lang``)
+                                                                                 ``stop_words``
+Gopher repetition (Rae et al. 2021, Table A1; the "duplicated n-gram coverage ratio" of the
+Llama 3 report, Section 3.1.2); character fractions are over ``len(text)`` as in datatrove:
+  ``dup_line_frac`` > 0.30, ``dup_para_frac`` > 0.30 (lines/paragraphs that repeat an earlier one),
+  ``dup_line_char_frac`` > 0.20, ``dup_para_char_frac`` > 0.20 (their characters),
+  ``top_{2,3,4}gram_frac`` > 0.20/0.18/0.16 (characters of the most frequent n-gram x its count),
+  ``dup_{5..10}gram_frac`` > 0.15/0.14/0.13/0.12/0.11/0.10: characters of words covered by any
+  n-gram occurring more than once. (The paper's definition: the union of covered words. datatrove
+  instead skips ahead n words after each repeat, which counts slightly less.)
+C4 (Raffel et al. 2020, Section 2.2, and the C4 code as in datatrove's ``C4QualityFilter``), at
+document level without rewriting the text: a line "survives" when it ends in terminal punctuation
+(``. ? ! " '`` and the CJK full-width forms, not "..."; Wikipedia citation marks removed first),
+has at least 3 words, has no word over 1000 characters, does not mention "javascript" and is no
+cookie/terms/privacy-policy line. Then:
+  ``c4_lorem_ipsum`` / ``c4_curly_bracket``: a surviving line contains "lorem ipsum" / "{";
+  ``c4_too_few_sentences``: the surviving lines hold fewer than 5 sentences     ``c4_sentences``
+  (the share of surviving lines is written as ``c4_line_frac``).
+FineWeb (Penedo et al. 2024, datatrove ``FineWebQualityFilter`` defaults):
+  ``fineweb_line_punct`` fewer than 12% of non-empty lines end in terminal punctuation ``line_punct_frac``
+  ``fineweb_short_lines`` more than 67% of non-empty lines are <= 30 characters ``short_line_frac``
+  ``fineweb_dup_chars``  more than 1% of characters are in duplicated lines    ``dup_line_chars_nonl``
+  ``fineweb_list_ratio`` more than 0.3 newlines per word                        ``newline_word_ratio``
+Dirty words (Llama 3 report 3.1.2 "dirty word counting"; lists: LDNOOBW, as C4; threshold 0.045
+from BigScience ROOTS / data-juicer ``flagged_words_filter`` ``max_ratio``):
+  ``dirty_words``: whole-word matches of the document language's list (English when there is no
+  ``lang`` column; no list for the language counts 0) per word above 0.045
+                                                         ``dirty_words``, ``dirty_word_ratio``
+
+Each rule group can be switched off (``gopher_quality``, ``gopher_repetition``, ``c4``,
+``fineweb``, ``dirty_words``); a disabled group writes no columns.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation import schema
+from curation.operators.base import MapOperator, OpResult, Params
+from curation.text import badwords, stopwords
+from curation.text.words import NO_SPACE_RE2, split_words_column
+
+_BULLETS = r"^\s*[•‣◦⁃▪∙·\-\*]"
+_ELLIPSIS_END = r"(?:\.\.\.|…)\s*$"
+# datatrove's END_PUNCTUATION plus the full-width CJK forms (C4 itself was English-only).
+_C4_END = r"[.?!\"'。！？]$"
+_C4_CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
+_C4_POLICY = r"terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"
+_SENTENCE_END = r"[.!?。！？]+(?:[\"'”’)\]]*)(?:\s|$)"
+# Terminal punctuation of many scripts (datatrove's TERMINAL_PUNCTUATION is a superset).
+_FINEWEB_END = r"[.!?。！？…\"'”’»)\]؟।۔።॥᠃᠉]$"
+
+
+class HeuristicsParams(Params):
+    gopher_quality: bool = True
+    gopher_repetition: bool = True
+    c4: bool = True
+    fineweb: bool = True
+    dirty_words: bool = True
+    # -- Gopher quality (Rae et al. 2021, A.1) --
+    min_words: Optional[int] = 50
+    max_words: Optional[int] = 100_000
+    min_mean_word_len: Optional[float] = 3.0
+    max_mean_word_len: Optional[float] = 10.0
+    max_symbol_word_ratio: Optional[float] = 0.1
+    max_bullet_line_frac: Optional[float] = 0.9
+    max_ellipsis_line_frac: Optional[float] = 0.3
+    min_alpha_word_frac: Optional[float] = 0.8
+    min_stop_words: Optional[int] = 2
+    # -- Gopher repetition (Rae et al. 2021, Table A1) --
+    max_dup_line_frac: Optional[float] = 0.3
+    max_dup_para_frac: Optional[float] = 0.3
+    max_dup_line_char_frac: Optional[float] = 0.2
+    max_dup_para_char_frac: Optional[float] = 0.2
+    #: n -> max character fraction of the most frequent n-gram
+    top_ngram_max_frac: dict[int, float] = {2: 0.20, 3: 0.18, 4: 0.16}
+    #: n -> max character fraction covered by repeated n-grams
+    dup_ngram_max_frac: dict[int, float] = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    # -- C4 (Raffel et al. 2020; datatrove C4QualityFilter defaults) --
+    c4_min_sentences: Optional[int] = 5
+    c4_min_words_per_line: int = 3
+    c4_max_word_length: int = 1000
+    c4_require_terminal_punct: bool = True
+    # -- FineWeb (datatrove FineWebQualityFilter defaults) --
+    min_line_punct_frac: Optional[float] = 0.12
+    max_short_line_frac: Optional[float] = 0.67
+    short_line_chars: int = 30
+    max_dup_line_chars_nonl: Optional[float] = 0.01
+    max_newline_word_ratio: Optional[float] = 0.3
+    # -- dirty words (data-juicer / BigScience ROOTS flagged-word ratio) --
+    max_dirty_word_ratio: Optional[float] = 0.045
+    #: Optional folder of extra ``<lang>.txt`` word lists merged with the bundled LDNOOBW lists.
+    extra_dirty_words_dir: str = ""
+
+
+def _np(a) -> np.ndarray:
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    return a.to_numpy(zero_copy_only=False)
+
+
+def _per_doc(values, doc_of, n) -> np.ndarray:
+    return np.bincount(doc_of, weights=values, minlength=n) if len(doc_of) else np.zeros(n)
+
+
+def _safe_div(a, b) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    out = np.zeros(np.broadcast(a, b).shape)
+    np.divide(a, b, out=out, where=b > 0)
+    return out
+
+
+class _Pieces:
+    """Flat pieces (lines or paragraphs) of a batch with their document index."""
+
+    def __init__(self, texts: pa.Array, pattern: str, regex: bool, strip: bool = True):
+        lists = (pc.split_pattern_regex if regex else pc.split_pattern)(texts, pattern)
+        lengths = _np(pc.list_value_length(lists)).astype(np.int64)
+        flat = lists.flatten()
+        if strip:
+            flat = pc.utf8_trim_whitespace(flat)
+        doc_of = np.repeat(np.arange(len(lengths)), lengths)
+        nonempty = _np(pc.greater(pc.binary_length(flat), 0))
+        self.all = flat
+        self.all_doc = doc_of
+        self.flat = flat.filter(pa.array(nonempty))
+        self.doc = doc_of[nonempty]
+        self.n = len(lengths)
+        self.count = np.bincount(self.doc, minlength=self.n)
+        self.chars = _np(pc.utf8_length(self.flat)).astype(np.int64) if len(self.flat) else np.zeros(0, np.int64)
+
+    def duplicates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per document: (pieces equal to an earlier piece, their characters)."""
+        if not len(self.flat):
+            return np.zeros(self.n), np.zeros(self.n)
+        ids = _np(pc.dictionary_encode(self.flat).indices).astype(np.int64)
+        key = self.doc.astype(np.int64) * (int(ids.max()) + 1) + ids
+        _, first = np.unique(key, return_index=True)
+        dup = np.ones(len(key), dtype=bool)
+        dup[first] = False
+        return (np.bincount(self.doc[dup], minlength=self.n).astype(np.float64),
+                _per_doc(self.chars[dup], self.doc[dup], self.n))
+
+    def frac_matching(self, pattern: str) -> np.ndarray:
+        if not len(self.flat):
+            return np.zeros(self.n)
+        m = _np(pc.match_substring_regex(self.flat, pattern))
+        return _safe_div(np.bincount(self.doc[m], minlength=self.n), self.count)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer: spreads small integer ids over 64 bits."""
+    x = x.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+class Heuristics(MapOperator):
+    name = "heuristics"
+    Params = HeuristicsParams
+
+    # -- measuring --------------------------------------------------------------------------
+    def measure(self, table: pa.Table) -> dict[str, np.ndarray]:
+        """All measured values of a batch, one numpy array per column name."""
+        p: HeuristicsParams = self.params
+        texts = table.column(schema.TEXT)
+        texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+        texts = pc.fill_null(texts.cast(pa.large_string()), "")
+        n = len(texts)
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else None
+        out: dict[str, np.ndarray] = {}
+        text_len = _np(pc.utf8_length(texts)).astype(np.float64)
+
+        words, offsets = split_words_column(texts)
+        n_words = np.diff(offsets).astype(np.float64)
+        doc_of = np.repeat(np.arange(n), np.diff(offsets))
+        wlen = _np(pc.utf8_length(words)).astype(np.float64) if len(words) else np.zeros(0)
+        lines = _Pieces(texts, "\n", regex=False)
+
+        if p.gopher_quality:
+            out["words"] = n_words.astype(np.int32)
+            out["mean_word_len"] = _safe_div(_per_doc(wlen, doc_of, n), n_words)
+            letters = _np(pc.count_substring_regex(texts, r"\p{L}")).astype(np.float64)
+            nospace = _np(pc.count_substring_regex(texts, NO_SPACE_RE2)).astype(np.float64)
+            self._no_space = _safe_div(nospace, letters) > 0.5
+            hashes = _np(pc.count_substring(texts, "#")).astype(np.float64)
+            ell = (_np(pc.count_substring(texts, "...")) + _np(pc.count_substring(texts, "…"))).astype(np.float64)
+            out["symbol_word_ratio"] = np.maximum(_safe_div(hashes, n_words), _safe_div(ell, n_words))
+            out["bullet_line_frac"] = lines.frac_matching(_BULLETS)
+            out["ellipsis_line_frac"] = lines.frac_matching(_ELLIPSIS_END)
+            if len(words):
+                alpha = _np(pc.match_substring_regex(words, r"\p{L}"))
+                out["alpha_word_frac"] = _safe_div(np.bincount(doc_of[alpha], minlength=n), n_words)
+            else:
+                out["alpha_word_frac"] = np.zeros(n)
+            out["stop_words"] = self._stop_words(words, doc_of, langs, n)
+
+        if p.gopher_repetition or p.fineweb:
+            dup_lines, dup_line_chars = lines.duplicates()
+        if p.gopher_repetition:
+            paras = _Pieces(pc.utf8_trim_whitespace(texts), r"\n\s*\n", regex=True)
+            dup_paras, dup_para_chars = paras.duplicates()
+            out["dup_line_frac"] = _safe_div(dup_lines, lines.count)
+            out["dup_para_frac"] = _safe_div(dup_paras, paras.count)
+            out["dup_line_char_frac"] = _safe_div(dup_line_chars, text_len)
+            out["dup_para_char_frac"] = _safe_div(dup_para_chars, text_len)
+            out.update(self._ngrams(words, offsets, doc_of, wlen, text_len))
+
+        if p.c4:
+            out.update(self._c4(lines, n))
+
+        if p.fineweb:
+            out["line_punct_frac"] = lines.frac_matching(_FINEWEB_END)
+            short = (lines.chars <= p.short_line_chars) if len(lines.chars) else np.zeros(0, bool)
+            out["short_line_frac"] = _safe_div(np.bincount(lines.doc[short], minlength=n), lines.count)
+            nonl = text_len - _np(pc.count_substring(texts, "\n"))
+            out["dup_line_chars_nonl"] = _safe_div(dup_line_chars, nonl)
+            out["newline_word_ratio"] = _safe_div(_np(pc.count_substring(texts, "\n")), n_words)
+
+        if p.dirty_words:
+            dirty = self._dirty(words, offsets, langs, n)
+            out["dirty_words"] = dirty.astype(np.int32)
+            out["dirty_word_ratio"] = _safe_div(dirty, n_words)
+        return out
+
+    def _stop_words(self, words, doc_of, langs, n) -> np.ndarray:
+        counts = np.full(n, -1, dtype=np.int64)  # -1: no list for this document's language
+        if not len(words):
+            counts[:] = 0 if langs is None else [0 if (l or "") in stopwords.STOP_WORDS else -1 for l in langs]
+            return counts
+        groups = {"en": np.arange(n)} if langs is None else {}
+        if langs is not None:
+            arr = np.array([l or "" for l in langs], dtype=object)
+            for lang in set(arr) & set(stopwords.STOP_WORDS):
+                groups[lang] = np.flatnonzero(arr == lang)
+        for lang, docs in groups.items():
+            counts[docs] = 0
+            in_group = np.isin(doc_of, docs)
+            if not in_group.any():
+                continue
+            w = words.filter(pa.array(in_group))
+            d = doc_of[in_group]
+            hit = _np(pc.is_in(w, value_set=pa.array(sorted(stopwords.STOP_WORDS[lang]), w.type)))
+            if hit.any():
+                ids = _np(pc.dictionary_encode(w.filter(pa.array(hit))).indices).astype(np.int64)
+                key = np.unique(d[hit].astype(np.int64) * 64 + ids)
+                counts += np.bincount(key // 64, minlength=n) * np.isin(np.arange(n), docs)
+        return counts
+
+    def _ngrams(self, words, offsets, doc_of, wlen, text_len) -> dict[str, np.ndarray]:
+        p: HeuristicsParams = self.params
+        n = len(offsets) - 1
+        out = {f"top_{k}gram_frac": np.zeros(n) for k in sorted(p.top_ngram_max_frac)}
+        out.update({f"dup_{k}gram_frac": np.zeros(n) for k in sorted(p.dup_ngram_max_frac)})
+        total = len(words)
+        if not total:
+            return out
+        ids = _np(pc.dictionary_encode(words).indices).astype(np.int64)
+        m = _mix64(ids + 1)
+        doc_salt = _mix64(doc_of.astype(np.int64) + (1 << 40))
+        prime = np.uint64(0x100000001B3)
+        cum_len = np.concatenate([[0.0], np.cumsum(wlen)])
+        h = m.copy()
+        max_n = max([*p.top_ngram_max_frac, *p.dup_ngram_max_frac, 1])
+        for k in range(1, max_n + 1):
+            if k > 1:
+                with np.errstate(over="ignore"):
+                    h = h[:-1] * prime + m[k - 1:]
+            if k not in p.top_ngram_max_frac and k not in p.dup_ngram_max_frac:
+                continue
+            starts = np.arange(len(h))
+            valid = doc_of[starts] == doc_of[starts + k - 1]
+            pos = starts[valid]
+            if not len(pos):
+                continue
+            key = h[valid] ^ doc_salt[pos]
+            uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+            occ = cnt[inv]
+            d = doc_of[pos]
+            if k in p.top_ngram_max_frac:
+                # characters of the n-gram as words joined by spaces, times its count
+                chars = cum_len[pos + k] - cum_len[pos] + (k - 1)
+                best = np.zeros(n)
+                np.maximum.at(best, d, chars * occ)
+                out[f"top_{k}gram_frac"] = _safe_div(best, text_len)
+            if k in p.dup_ngram_max_frac:
+                rep = pos[occ > 1]
+                diff = np.zeros(total + 1, dtype=np.int64)
+                np.add.at(diff, rep, 1)
+                np.add.at(diff, rep + k, -1)
+                covered = np.cumsum(diff[:-1]) > 0
+                out[f"dup_{k}gram_frac"] = _safe_div(_per_doc(wlen * covered, doc_of, n), text_len)
+        return out
+
+    def _c4(self, lines: _Pieces, n: int) -> dict[str, np.ndarray]:
+        p: HeuristicsParams = self.params
+        flat = lines.flat
+        res = {"c4_line_frac": np.zeros(n), "c4_sentences": np.zeros(n, np.int32)}
+        self._c4_reason = [None] * n
+        if not len(flat):
+            return res
+        cleaned = pc.utf8_trim_whitespace(pc.replace_substring_regex(flat, _C4_CITATION, ""))
+        ok = np.ones(len(flat), dtype=bool)
+        if p.c4_max_word_length > 0:
+            # RE2 caps repetition counts at 1000, so look only at the (rare) long lines in Python
+            long_idx = np.flatnonzero(lines.chars > p.c4_max_word_length)
+            for i in long_idx:
+                if max(map(len, flat[int(i)].as_py().split()), default=0) > p.c4_max_word_length:
+                    ok[i] = False
+        if p.c4_require_terminal_punct:
+            ok &= _np(pc.match_substring_regex(cleaned, _C4_END)) & ~_np(pc.ends_with(cleaned, "..."))
+        nwords = _np(pc.count_substring_regex(flat, r"\S+"))
+        ok &= nwords >= p.c4_min_words_per_line
+        lower = pc.utf8_lower(cleaned)
+        lorem = ok & _np(pc.match_substring(lower, "lorem ipsum"))
+        curly = ok & _np(pc.match_substring(cleaned, "{"))
+        ok &= ~_np(pc.match_substring(lower, "javascript"))
+        ok &= ~_np(pc.match_substring_regex(lower, _C4_POLICY))
+        sentences = np.maximum(_np(pc.count_substring_regex(cleaned, _SENTENCE_END)), 1) * ok
+        res["c4_line_frac"] = _safe_div(np.bincount(lines.doc[ok], minlength=n), lines.count)
+        res["c4_sentences"] = np.bincount(lines.doc, weights=sentences, minlength=n).astype(np.int32)
+        for name, mask in (("c4_curly_bracket", curly), ("c4_lorem_ipsum", lorem)):
+            for d in np.unique(lines.doc[mask]):
+                self._c4_reason[d] = name
+        return res
+
+    def _dirty(self, words, offsets, langs, n) -> np.ndarray:
+        p: HeuristicsParams = self.params
+        counts = np.zeros(n, dtype=np.int64)
+        if not len(words):
+            return counts
+        lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), words)
+        joined = pc.binary_join(lists, pa.scalar("  ", pa.large_string()))
+        empty = pa.scalar("", pa.large_string())
+        joined = pc.binary_join_element_wise(empty, joined, empty, pa.scalar(" ", pa.large_string()))
+        arr = np.array(["en"] * n if langs is None else [l or "" for l in langs], dtype=object)
+        extra = p.extra_dirty_words_dir or None
+        for lang in set(arr):
+            pat = badwords.pattern(lang, extra) if lang else None
+            if pat is None:
+                continue
+            docs = np.flatnonzero(arr == lang)
+            sub = joined.take(pa.array(docs)) if len(docs) < n else joined
+            counts[docs] = _np(pc.count_substring_regex(sub, pat))
+        return counts
+
+    # -- deciding ---------------------------------------------------------------------------
+    def process(self, table: pa.Table) -> OpResult:
+        p: HeuristicsParams = self.params
+        m = self.measure(table)
+        n = table.num_rows
+        reasons: list[Optional[str]] = [None] * n
+        details: list[Optional[str]] = [None] * n
+
+        def check(name: str, values: np.ndarray, lo=None, hi=None, mask=None) -> None:
+            if lo is None and hi is None:
+                return
+            bad = np.zeros(n, dtype=bool)
+            if lo is not None:
+                bad |= values < lo
+            if hi is not None:
+                bad |= values > hi
+            if mask is not None:
+                bad &= mask
+            for i in np.flatnonzero(bad):
+                if reasons[i] is None:
+                    v = values[i]
+                    reasons[i] = name
+                    details[i] = (f"{v:.4g} < {lo}" if lo is not None and v < lo else f"{v:.4g} > {hi}")
+
+        if p.gopher_quality:
+            check("gopher_word_count", m["words"], p.min_words, p.max_words)
+            check("gopher_mean_word_length", m["mean_word_len"], p.min_mean_word_len, p.max_mean_word_len,
+                  mask=~self._no_space)
+            check("gopher_symbol_ratio", m["symbol_word_ratio"], hi=p.max_symbol_word_ratio)
+            check("gopher_bullet_lines", m["bullet_line_frac"], hi=p.max_bullet_line_frac)
+            check("gopher_ellipsis_lines", m["ellipsis_line_frac"], hi=p.max_ellipsis_line_frac)
+            check("gopher_alpha_words", m["alpha_word_frac"], lo=p.min_alpha_word_frac)
+            check("gopher_stop_words", m["stop_words"], lo=p.min_stop_words, mask=m["stop_words"] >= 0)
+        if p.gopher_repetition:
+            check("dup_line_frac", m["dup_line_frac"], hi=p.max_dup_line_frac)
+            check("dup_para_frac", m["dup_para_frac"], hi=p.max_dup_para_frac)
+            check("dup_line_char_frac", m["dup_line_char_frac"], hi=p.max_dup_line_char_frac)
+            check("dup_para_char_frac", m["dup_para_char_frac"], hi=p.max_dup_para_char_frac)
+            for k, thr in sorted(p.top_ngram_max_frac.items()):
+                check(f"top_{k}gram_frac", m[f"top_{k}gram_frac"], hi=thr)
+            for k, thr in sorted(p.dup_ngram_max_frac.items()):
+                check(f"dup_{k}gram_frac", m[f"dup_{k}gram_frac"], hi=thr)
+        if p.c4:
+            for i, r in enumerate(self._c4_reason):
+                if r is not None and reasons[i] is None:
+                    reasons[i], details[i] = r, "in a line kept by the C4 line rules"
+            check("c4_too_few_sentences", m["c4_sentences"], lo=p.c4_min_sentences)
+        if p.fineweb:
+            check("fineweb_line_punct", m["line_punct_frac"], lo=p.min_line_punct_frac)
+            check("fineweb_short_lines", m["short_line_frac"], hi=p.max_short_line_frac)
+            check("fineweb_dup_chars", m["dup_line_chars_nonl"], hi=p.max_dup_line_chars_nonl)
+            check("fineweb_list_ratio", m["newline_word_ratio"], hi=p.max_newline_word_ratio)
+        if p.dirty_words:
+            check("dirty_words", m["dirty_word_ratio"], hi=p.max_dirty_word_ratio)
+
+        for name, values in m.items():
+            if name in table.column_names:
+                table = table.drop_columns([name])
+            if values.dtype.kind in "iu":
+                arr = pa.array(values.astype(np.int32), pa.int32())
+            else:
+                arr = pa.array(values.astype(np.float32), pa.float32())
+            table = table.append_column(name, arr)
+        return self.split(table, reasons, details)
