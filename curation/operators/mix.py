@@ -1,0 +1,374 @@
+"""mix: token-weighted sampling to a target domain mix, plus the annealing set (global stage).
+
+Llama 3 (Section 3.1.2): the final pre-training mix is roughly 50% general knowledge, 25% math and
+reasoning, 17% code and 8% multilingual tokens, with over-represented topics (arts and
+entertainment) down-sampled; annealing (Section 3.4.3) uses a small set of the highest-quality data.
+
+Phases (no phase holds the corpus; every decision is a seeded hash of the document id):
+
+* collect, per shard: token counts with a named tokenizer, then two sparse histograms per group,
+  one row per non-empty bin: tokens by (domain, topic, hash bin of the id) and tokens by (domain,
+  quality bin). ``key`` is a hash of the row's group and bin, so bins spread over partitions.
+* combine, per key partition: sums the bins; the result is broadcast (a few rows per bin).
+* apply, per shard: from all the bins, the sampling rate of every (domain, topic) group: the mix
+  has ``N`` tokens (``total_tokens``, or as many as the corpus has), domain d gets ``N x target[d]``
+  tokens spread over its topics by ``topic_weights``, so group g's rate is ``r_g = k + f``: every
+  document gets k copies and one more when its id-hash bin is below the bin where the group's
+  cumulative tokens reach ``f x tokens``. ``N`` shrinks until no group needs more than
+  ``max_epochs`` copies (repetition of scarce domains is capped, and reported). A document is in
+  the annealing set when its quality bin is among the top ``anneal_fraction`` of its domain's
+  tokens. Columns: ``tokens`` (int64), ``quality`` (float32), ``mix_copies`` (int32), ``anneal``
+  (bool). Documents with no copy and not in the annealing set are rejected (``not_sampled``).
+* finalize (driver, after apply): writes ``mix/part-*.parquet`` (each document repeated
+  ``mix_copies`` times, rows ordered by a seeded hash), ``anneal/part-*.parquet`` and
+  ``manifest.json`` at the run root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import Field, field_validator
+
+from curation import schema
+from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+
+DOMAINS = ("general", "math", "code", "multilingual")
+BINS = 4096  # histogram resolution of both the id hash and the quality score
+HASH_KIND, QUALITY_KIND = 0, 1
+MANIFEST_FORMAT = "curation.mix/1"
+_OUT_FIELDS = ["id", "text", "domain", "topic", "quality", "tokens", "url", "source", "lang", "domain_score",
+               "quality_fasttext", "quality_roberta"]
+
+
+class MixParams(Params):
+    #: token share per domain; Llama 3 (Section 3.1.2): "roughly 50% of tokens corresponding to
+    #: general knowledge, 25% of mathematical and reasoning tokens, 17% code tokens, and 8%
+    #: multilingual tokens". Normalised to sum to 1.
+    target: dict[str, float] = Field(default_factory=lambda: {"general": 0.50, "math": 0.25, "code": 0.17,
+                                                              "multilingual": 0.08})
+    #: sampling weight of fine topics (1.0 when absent). Llama 3 down-samples "data categories that are
+    #: over-represented on the web (e.g., arts and entertainment)" without giving a factor; 0.5 is ours.
+    topic_weights: dict[str, float] = Field(default_factory=lambda: {"arts_entertainment": 0.5})
+    #: most copies of one document when a domain is scarce: Muennighoff et al. 2023 ("Scaling
+    #: Data-Constrained Language Models") find up to ~4 epochs of repetition nearly as good as new data.
+    max_epochs: float = Field(4.0, ge=1.0)
+    #: tokens in the mix; None: as many tokens as the corpus has (then capped by max_epochs)
+    total_tokens: int | None = Field(None, gt=0)
+    #: share of each domain's tokens, best quality first, in the annealing set (ours; Llama 3 anneals
+    #: on a small amount of high-quality data, Section 3.4.3)
+    anneal_fraction: float = Field(0.1, ge=0.0, le=1.0)
+    #: seed of the id hash behind every sampling decision
+    seed: int = 0
+    #: tokenizer for token counts: a tokenizer.json or a local Hugging Face folder (the trainer's);
+    #: None: <models>/tokenizer.json, trained on first use from the bundled data
+    tokenizer: str | None = None
+    #: models folder for the default tokenizer (default: $CURATION_MODELS or models/ at the repo root)
+    models: str | None = None
+    #: column ranking the annealing set (falls back to quality_roberta, quality_fasttext, then 0.5)
+    quality_column: str = "quality"
+
+    @field_validator("target")
+    @classmethod
+    def _domains(cls, v):
+        bad = sorted(set(v) - set(DOMAINS))
+        if bad:
+            raise ValueError(f"unknown domains {bad}; known: {list(DOMAINS)}")
+        if any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("target shares must be >= 0 and not all 0")
+        return v
+
+    @field_validator("topic_weights")
+    @classmethod
+    def _weights(cls, v):
+        if any(x < 0 for x in v.values()):
+            raise ValueError("topic weights must be >= 0")
+        return v
+
+
+def _h64(s: str) -> int:
+    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def id_hash(ids: list[str], seed: int) -> np.ndarray:
+    return np.array([_h64(f"{seed}\x1f{i}") for i in ids], dtype=np.uint64)
+
+
+class Mix(GlobalOperator):
+    name = "mix"
+    Params = MixParams
+
+    def __init__(self, params=None, stage=None):
+        super().__init__(params, stage)
+        self._tok = None
+        self._plan = None
+
+    # -- tokens ------------------------------------------------------------------------------
+    def tokenizer_path(self) -> str:
+        from curation.classifiers import models_dir as md
+
+        p: MixParams = self.params
+        if p.tokenizer:
+            return str(Path(p.tokenizer).resolve())
+        root = md.ensure(p.models, ("tokenizer",))
+        return str(root / md.TOKENIZER)
+
+    def setup(self) -> None:
+        from curation.train.tokenizer import load_tokenizer
+
+        if self._tok is None:
+            self._tok = load_tokenizer(self.tokenizer_path())
+
+    def count_tokens(self, texts: list[str]) -> np.ndarray:
+        self.setup()
+        if not texts:
+            return np.zeros(0, np.int64)
+        return np.array([len(x) for x in self._tok.encode_batch(texts)], np.int64)
+
+    # -- per-document columns ----------------------------------------------------------------
+    def _doc_columns(self, table: pa.Table):
+        p: MixParams = self.params
+        n = table.num_rows
+        names = table.column_names
+        domain = table.column("domain").to_pylist() if "domain" in names else ["general"] * n
+        domain = [d if d in DOMAINS else "general" for d in domain]
+        topic = [t or "" for t in table.column("topic").to_pylist()] if "topic" in names else [""] * n
+        for col in (p.quality_column, "quality_roberta", "quality_fasttext"):
+            if col in names:
+                quality = pc.fill_null(table.column(col).cast(pa.float32()), 0.0).to_numpy(zero_copy_only=False)
+                break
+        else:
+            quality = np.full(n, 0.5, np.float32)
+        quality = np.asarray(quality, np.float32)
+        if "tokens" in names:
+            tokens = table.column("tokens").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        else:
+            tokens = self.count_tokens([t or "" for t in table.column(schema.TEXT).to_pylist()])
+        u = id_hash(table.column(schema.ID).to_pylist(), p.seed)
+        hbin = (u >> np.uint64(64 - 12)).astype(np.int32)  # 4096 bins
+        qbin = np.clip((np.nan_to_num(quality, nan=0.0) * BINS).astype(np.int64), 0, BINS - 1).astype(np.int32)
+        return domain, topic, quality, np.asarray(tokens, np.int64), hbin, qbin
+
+    # -- collect / combine -------------------------------------------------------------------
+    def collect(self, table: pa.Table) -> pa.Table:
+        domain, topic, _, tokens, hbin, qbin = self._doc_columns(table)
+        n = len(domain)
+        t = pa.table({
+            "kind": pa.array(np.concatenate([np.full(n, HASH_KIND), np.full(n, QUALITY_KIND)]).astype(np.int8)),
+            "domain": pa.array(domain + domain, pa.string()),
+            "topic": pa.array(topic + [""] * n, pa.string()),
+            "bin": pa.array(np.concatenate([hbin, qbin]), pa.int32()),
+            "tokens": pa.array(np.concatenate([tokens, tokens]), pa.int64()),
+            "docs": pa.array(np.ones(2 * n, np.int64)),
+        })
+        t = self._sum_bins(t)
+        keys = [_h64(f"{k}\x1f{d}\x1f{tp}\x1f{b}") for k, d, tp, b in zip(
+            t.column("kind").to_pylist(), t.column("domain").to_pylist(), t.column("topic").to_pylist(),
+            t.column("bin").to_pylist())]
+        return t.append_column(KEY, pa.array(keys, pa.uint64()))
+
+    @staticmethod
+    def _sum_bins(t: pa.Table) -> pa.Table:
+        cols = ["kind", "domain", "topic", "bin", "tokens", "docs"]
+        g = t.group_by(cols[:4]).aggregate([("tokens", "sum"), ("docs", "sum")])
+        g = g.select(cols[:4] + ["tokens_sum", "docs_sum"]).rename_columns(cols)
+        return g.sort_by([(c, "ascending") for c in cols[:4]])
+
+    def combine(self, rows: pa.Table) -> pa.Table:
+        cols = ["kind", "domain", "topic", "bin", "tokens", "docs"]
+        if rows.num_rows == 0:
+            return pa.schema([("kind", pa.int8()), ("domain", pa.string()), ("topic", pa.string()),
+                              ("bin", pa.int32()), ("tokens", pa.int64()), ("docs", pa.int64())]).empty_table()
+        return self._sum_bins(rows.select(cols))
+
+    # -- the plan: rates and thresholds from the broadcast bins -------------------------------
+    def plan(self, decisions: pa.Table) -> dict:
+        """Same decisions in, same plan out, on every shard (sorted, integer arithmetic first)."""
+        p: MixParams = self.params
+        if decisions.num_rows:
+            d = self.combine(decisions.select(["kind", "domain", "topic", "bin", "tokens", "docs"]))
+        else:
+            d = decisions
+        rows = d.to_pylist() if d.num_rows else []
+        hist: dict[tuple[str, str], np.ndarray] = {}
+        qhist: dict[str, np.ndarray] = {}
+        docs: dict[str, int] = {}
+        for r in rows:
+            if r["kind"] == HASH_KIND:
+                hist.setdefault((r["domain"], r["topic"]), np.zeros(BINS, np.int64))[r["bin"]] += r["tokens"]
+                docs[r["domain"]] = docs.get(r["domain"], 0) + r["docs"]
+            else:
+                qhist.setdefault(r["domain"], np.zeros(BINS, np.int64))[r["bin"]] += r["tokens"]
+        tok = {g: int(h.sum()) for g, h in hist.items()}
+        avail = {dm: sum(v for (d_, _), v in tok.items() if d_ == dm) for dm in DOMAINS}
+        w = {g: (p.topic_weights.get(g[1], 1.0) if g[1] else 1.0) for g in hist}
+        weighted = {dm: sum(tok[g] * w[g] for g in hist if g[0] == dm) for dm in DOMAINS}
+        notes = []
+        target = {dm: float(p.target.get(dm, 0.0)) for dm in DOMAINS}
+        for dm in DOMAINS:
+            if target[dm] > 0 and weighted[dm] <= 0:
+                notes.append(f"domain {dm}: target {target[dm]:.3f} but no tokens in the input; "
+                             "dropped from the target and the rest renormalised")
+                target[dm] = 0.0
+        tsum = sum(target.values())
+        target = {dm: (v / tsum if tsum > 0 else 0.0) for dm, v in target.items()}
+        total_avail = sum(avail.values())
+        budget = float(p.total_tokens if p.total_tokens is not None else total_avail)
+        limit = budget
+        for dm in DOMAINS:
+            if target[dm] > 0:
+                wmax = max(w[g] for g in hist if g[0] == dm and tok[g] > 0)
+                if wmax > 0:
+                    limit = min(limit, p.max_epochs * weighted[dm] / (target[dm] * wmax))
+        if limit < budget:
+            notes.append(f"mix size cut from {budget:.0f} to {limit:.0f} tokens so that no document is repeated "
+                         f"more than max_epochs={p.max_epochs}")
+        n_tokens = limit
+        groups = {}
+        for g in sorted(hist):
+            dm = g[0]
+            rate = (n_tokens * target[dm] / weighted[dm]) * w[g] if target[dm] > 0 and weighted[dm] > 0 else 0.0
+            rate = min(rate, p.max_epochs)
+            k = int(np.floor(rate + 1e-12))
+            f = rate - k
+            cum = np.concatenate([[0], np.cumsum(hist[g])])  # tokens with bin < b, b = 0..BINS
+            threshold = int(np.argmin(np.abs(cum - f * tok[g]))) if f > 0 else 0
+            groups[f"{g[0]}/{g[1]}"] = {"rate": rate, "copies": k, "bin_below": threshold}
+        for dm in DOMAINS:
+            epochs = (n_tokens * target[dm] / avail[dm]) if avail[dm] else 0.0
+            if epochs > 1.0 + 1e-9:
+                notes.append(f"domain {dm}: {avail[dm]} tokens available for a {target[dm]:.3f} share; "
+                             f"up-sampled by repetition to about {epochs:.2f} epochs (cap {p.max_epochs})")
+        anneal = {}
+        for dm, h in sorted(qhist.items()):
+            want = p.anneal_fraction * h.sum()
+            if want <= 0:
+                anneal[dm] = BINS + 1
+                continue
+            from_top = np.concatenate([[0], np.cumsum(h[::-1])])  # tokens with bin >= BINS - j
+            j = int(np.argmin(np.abs(from_top - want)))
+            anneal[dm] = BINS - j if j > 0 else BINS + 1
+        return {"groups": groups, "anneal_bin_at_least": anneal, "target": target, "available_tokens": avail,
+                "available_docs": {dm: docs.get(dm, 0) for dm in DOMAINS}, "mix_tokens_planned": n_tokens,
+                "notes": notes}
+
+    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+        if self._plan is None:
+            self._plan = self.plan(decisions)
+        plan = self._plan
+        domain, topic, quality, tokens, hbin, qbin = self._doc_columns(table)
+        n = len(domain)
+        copies = np.zeros(n, np.int32)
+        anneal = np.zeros(n, bool)
+        rates = np.zeros(n)
+        for i in range(n):
+            g = plan["groups"].get(f"{domain[i]}/{topic[i]}")
+            if g is not None:
+                copies[i] = g["copies"] + (1 if hbin[i] < g["bin_below"] else 0)
+                rates[i] = g["rate"]
+            anneal[i] = qbin[i] >= plan["anneal_bin_at_least"].get(domain[i], BINS + 1)
+        for name in ("tokens", "quality", "mix_copies", "anneal", "domain", "topic"):
+            if name in table.column_names:
+                table = table.drop_columns([name])
+        table = (table.append_column("domain", pa.array(domain, pa.string()))
+                 .append_column("topic", pa.array(topic, pa.string()))
+                 .append_column("quality", pa.array(quality, pa.float32()))
+                 .append_column("tokens", pa.array(tokens, pa.int64()))
+                 .append_column("mix_copies", pa.array(copies, pa.int32()))
+                 .append_column("anneal", pa.array(anneal, pa.bool_())))
+        drop = (copies == 0) & ~anneal
+        reasons = ["not_sampled" if x else None for x in drop]
+        details = [f"{domain[i]}/{topic[i] or '-'} sampling rate {rates[i]:.3f}" if drop[i] else None for i in range(n)]
+        return self.split(table, reasons, details)
+
+    # -- finalize: the trainer's files --------------------------------------------------------
+    def finalize(self, run_root: Path, kept_dir: Path, work_dir: Path | None = None) -> dict:
+        """Write mix/, anneal/ and manifest.json at ``run_root`` from the stage's kept shards."""
+        from curation.engine.layout import write_table_atomic
+
+        p: MixParams = self.params
+        run_root = Path(run_root)
+        manifest_path = run_root / "manifest.json"
+        have_plan = work_dir is not None and (Path(work_dir) / "decisions").is_dir()
+        if manifest_path.is_file() and not have_plan:  # a finished run, re-run: nothing to redo
+            return json.loads(manifest_path.read_text(encoding="utf-8"))
+        files = sorted(Path(kept_dir).glob("part-*.parquet"))
+        out = {"mix": {"files": [], "documents": {}, "tokens": {}}, "anneal": {"files": [], "documents": {}, "tokens": {}}}
+        topics: dict[str, int] = {}
+        for f in files:
+            t = pq.read_table(f)
+            if t.num_rows == 0 or "mix_copies" not in t.column_names:
+                continue
+            cols = [c for c in _OUT_FIELDS if c in t.column_names]
+            copies = t.column("mix_copies").to_numpy(zero_copy_only=False).astype(np.int64)
+            idx = np.repeat(np.arange(t.num_rows), copies)
+            epoch = np.concatenate([np.arange(c) for c in copies]) if len(idx) else np.zeros(0, np.int64)
+            mix = t.select(cols).take(pa.array(idx, pa.int64())).append_column("epoch", pa.array(epoch, pa.int32()))
+            ids = mix.column(schema.ID).to_pylist()
+            order = np.argsort(np.array([_h64(f"{p.seed}\x1fmix\x1f{i}\x1f{e}") for i, e in zip(ids, epoch)],
+                                        dtype=np.uint64), kind="stable")
+            mix = mix.take(pa.array(order, pa.int64()))
+            ann = t.filter(t.column("anneal")).select(cols)
+            for part, tab in (("mix", mix), ("anneal", ann)):
+                rel = f"{part}/{f.name}"
+                write_table_atomic(tab, run_root / rel)
+                out[part]["files"].append(rel)
+                dom = tab.column("domain").to_pylist()
+                tk = tab.column("tokens").to_numpy(zero_copy_only=False)
+                for d_, n_ in zip(dom, tk):
+                    out[part]["documents"][d_] = out[part]["documents"].get(d_, 0) + 1
+                    out[part]["tokens"][d_] = out[part]["tokens"].get(d_, 0) + int(n_)
+                if part == "mix":
+                    for tp, d_, n_ in zip(tab.column("topic").to_pylist(), dom, tk):
+                        key = f"{d_}/{tp}" if tp else d_
+                        topics[key] = topics.get(key, 0) + int(n_)
+        plan = self.plan(_load_all(Path(work_dir) / "decisions")) if have_plan else None
+        total = sum(out["mix"]["tokens"].values())
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "text_column": "text",
+            "tokenizer": self.tokenizer_path(),
+            "mix": _sorted(out["mix"]),
+            "anneal": _sorted(out["anneal"]),
+            "target_mix": {d: round(v, 6) for d, v in (plan["target"] if plan else _norm(p.target)).items() if v > 0},
+            "achieved_mix": {d: round(v / total, 6) for d, v in sorted(out["mix"]["tokens"].items())} if total else {},
+            "config": p.model_dump(mode="json"),
+            "source_run": str(run_root),
+            "topic_tokens": dict(sorted(topics.items())),
+        }
+        if plan:
+            manifest["available"] = {"documents": plan["available_docs"], "tokens": plan["available_tokens"]}
+            manifest["epochs"] = {d: round(manifest["mix"]["tokens"].get(d, 0) / v, 4)
+                                  for d, v in plan["available_tokens"].items() if v}
+            manifest["notes"] = plan["notes"]
+            for note in plan["notes"]:
+                print(f"mix: {note}", file=sys.stderr)
+        tmp = manifest_path.with_name(f".tmp-{os.getpid()}-manifest.json")
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        os.replace(tmp, manifest_path)
+        return manifest
+
+
+def _norm(target: dict[str, float]) -> dict[str, float]:
+    s = sum(target.values())
+    return {d: target.get(d, 0.0) / s for d in DOMAINS}
+
+
+def _sorted(part: dict) -> dict:
+    return {"files": part["files"], "documents": dict(sorted(part["documents"].items())),
+            "tokens": dict(sorted(part["tokens"].items()))}
+
+
+def _load_all(folder: Path) -> pa.Table:
+    files = sorted(str(f) for f in folder.glob("p-*.parquet"))
+    tables = [pq.read_table(f) for f in files]
+    tables = [t for t in tables if t.num_rows]
+    return pa.concat_tables(tables) if tables else pa.table({})
