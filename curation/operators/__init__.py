@@ -12,6 +12,14 @@ from curation.operators.base import GlobalOperator, MapOperator, Operator, OpRes
 REGISTRY: dict[str, str] = {
     "extract": "curation.operators.extract:Extract",
     "url_dedup": "curation.operators.url_dedup:UrlDedup",
+    "url_filter": "curation.operators.url_filter:UrlFilter",
+    "language": "curation.operators.language:Language",
+    "pii": "curation.operators.pii:Pii",
+    "heuristics": "curation.operators.heuristics:Heuristics",
+    "kl_filter": "curation.operators.kl_filter:KlFilter",
+    "quality": "curation.operators.quality:Quality",
+    "domain": "curation.operators.domain:Domain",
+    "mix": "curation.operators.mix:Mix",
     "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
     "line_dedup": "curation.operators.line_dedup:LineDedup",
 }
