@@ -50,9 +50,38 @@ def _tex_script_to_span(m: re.Match) -> str:
 
 def inline_math(html: str) -> str:
     """Return ``html`` with math elements replaced by text spans (no-op for pages without math)."""
-    low = html[:0]  # keep type
-    if "<math" not in html and "math/tex" not in html and "<MATH" not in html:
+    if "math" not in html and "MATH" not in html:  # one scan covers <math, math/tex and mjx-math
         return html
-    html = _MJX_TAG.sub(low, _MJX_VISUAL.sub(low, html))
+    html = _MJX_TAG.sub("", _MJX_VISUAL.sub("", html))
     html = _TEX_SCRIPT.sub(_tex_script_to_span, html)
     return _MATH.sub(_math_to_span, html)
+
+
+def inline_math_dom(tree) -> None:
+    """The same rewrite on a parsed resiliparse ``HTMLTree``, in place (no regex over the page).
+
+    Cost: one walk of the tree by lexbor's selector engine (about 0.1 ms a page, 5-10% of the
+    extraction). Never iterate a tag collection such as all ``script`` elements: resiliparse builds
+    a Python object per node, which costs milliseconds a page.
+    """
+    nodes = tree.document.query_selector_all('math, script[type^="math/tex"], mjx-math[aria-hidden]')
+    for node in nodes:
+        parent = node.parent
+        if parent is None:
+            continue
+        tag = node.tag
+        if tag == "mjx-math":
+            parent.remove_child(node)
+            continue
+        if tag == "script":
+            fence = "$$" if "display" in (node.getattr("type") or "") else "$"
+            text = f"{fence}{(node.text or '').strip()}{fence}"
+        else:
+            tex = node.query_selector('annotation[encoding="application/x-tex"]')
+            if tex is not None:
+                text = "$" + (tex.text or "").strip() + "$"
+            elif node.getattr("alttext"):
+                text = node.getattr("alttext").strip()
+            else:
+                text = _SPACE.sub(" ", node.text or "").strip()
+        parent.replace_child(tree.create_text_node(f" {text} "), node)

@@ -1,7 +1,8 @@
 """extract: main-content text from HTML (trafilatura by default, resiliparse as the fast engine).
 
 Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), math kept
-as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`).
+as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`);
+the engine-specific parts live in :mod:`curation.html.engines`.
 Rows that arrive with ``text`` and no ``html`` (text-only inputs) pass through unchanged.
 
 Reject reasons: ``too_large``, ``timeout``, ``parse_error``, ``empty_extraction``.
@@ -14,9 +15,7 @@ from typing import Literal
 import pyarrow as pa
 
 from curation import schema
-from curation.html.engines import extract_main_text
-from curation.html.markdown import strip_markdown
-from curation.html.math import inline_math
+from curation.html.engines import get_engine
 from curation.html.timeout import PageTimeout, time_limit
 from curation.operators.base import MapOperator, OpResult, Params
 
@@ -30,6 +29,8 @@ class ExtractParams(Params):
     #: Extracted text shorter than this (in characters) is rejected as empty.
     min_chars: int = 1
     include_tables: bool = True
+    #: Turn MathML / MathJax into text before extraction (both engines drop it otherwise).
+    keep_math: bool = True
     #: Keep the raw html column in the output (off: it is large and no later stage needs it).
     keep_html: bool = False
 
@@ -38,26 +39,41 @@ class Extract(MapOperator):
     name = "extract"
     Params = ExtractParams
 
-    def extract_one(self, html: str | None, url: str | None) -> tuple[str | None, str | None, str | None]:
+    def setup(self) -> None:
+        self.engine = get_engine(self.params.engine, self.params.include_tables, self.params.keep_math)
+
+    def extract_one(self, html: str | bytes, url: str | None) -> tuple[str | None, str | None, str | None]:
         """Return (text, reason, detail); reason is None when the page is kept."""
         p: ExtractParams = self.params
-        size = len(html.encode("utf-8", "surrogatepass")) if len(html) * 4 > p.max_bytes else len(html)
+        if not hasattr(self, "engine"):
+            self.setup()
+        if self.engine.wants_bytes and isinstance(html, str):
+            html = html.encode("utf-8", "surrogatepass")
+        elif not self.engine.wants_bytes and isinstance(html, bytes):
+            html = html.decode("utf-8", "replace")
+        size = len(html) if isinstance(html, bytes) or len(html) * 4 <= p.max_bytes else len(html.encode("utf-8", "surrogatepass"))
         if size > p.max_bytes:
             return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
         try:
             with time_limit(p.timeout_s):
-                text = extract_main_text(p.engine, inline_math(html), url, p.include_tables)
+                text = self.engine.extract(html, url)
         except PageTimeout:
             return None, "timeout", f"{p.engine} took more than {p.timeout_s}s"
         except Exception as e:  # a parser failure is about this page, never the run
             return None, "parse_error", f"{p.engine}: {type(e).__name__}: {str(e)[:200]}"
-        text = strip_markdown(text) if text else ""
         if len(text) < max(p.min_chars, 1):
             return None, "empty_extraction", f"{len(text)} characters of main text"
         return text, None, None
 
     def process(self, table: pa.Table) -> OpResult:
-        htmls = table.column(schema.HTML).to_pylist() if schema.HTML in table.column_names else [None] * len(table)
+        if not hasattr(self, "engine"):
+            self.setup()
+        if schema.HTML not in table.column_names:
+            htmls = [None] * len(table)
+        elif self.engine.wants_bytes:  # UTF-8 bytes straight from the Arrow buffer: no str decode
+            htmls = table.column(schema.HTML).cast(pa.large_binary()).to_pylist()
+        else:
+            htmls = table.column(schema.HTML).to_pylist()
         texts = table.column(schema.TEXT).to_pylist()
         urls = table.column(schema.URL).to_pylist()
         out_text, reasons, details = [], [], []
