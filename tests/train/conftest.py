@@ -80,6 +80,16 @@ def build_run(root: Path) -> Path:
     return root / "manifest.json"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_intra_op_thread():
+    """One intra-op thread in the test process (the forked ranks set the same): with several,
+    OpenMP threads spin against each other on a busy 2-core machine and a step gets 4x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def manifest_path(tmp_path_factory) -> Path:
     return build_run(tmp_path_factory.mktemp("run"))

@@ -91,3 +91,13 @@ def test_yaml_config_and_flag_precedence(tmp_path):
     y.write_text("nonsense_option: 1\n")
     with pytest.raises(ValueError, match="unknown option"):
         load_config(["--config", str(y)])
+
+
+def test_docs_describe_every_option():
+    from dataclasses import fields
+
+    from curation.train.config import TrainConfig
+
+    doc = (Path(__file__).parents[2] / "docs" / "train.md").read_text()
+    for f in fields(TrainConfig):
+        assert f"`--{f.name.replace('_', '-')}`" in doc, f.name
