@@ -30,9 +30,10 @@ Llama 3 report, Section 3.1.2); character fractions are over ``len(text)`` as in
   ``dup_line_frac`` > 0.30, ``dup_para_frac`` > 0.30 (lines/paragraphs that repeat an earlier one),
   ``dup_line_char_frac`` > 0.20, ``dup_para_char_frac`` > 0.20 (their characters),
   ``top_{2,3,4}gram_frac`` > 0.20/0.18/0.16 (characters of the most frequent n-gram x its count),
-  ``dup_{5..10}gram_frac`` > 0.15/0.14/0.13/0.12/0.11/0.10: characters of words covered by any
-  n-gram occurring more than once. (The paper's definition: the union of covered words. datatrove
-  instead skips ahead n words after each repeat, which counts slightly less.)
+  ``dup_{5..10}gram_frac`` > 0.15/0.14/0.13/0.12/0.11/0.10: characters of the words covered by
+  the repeats (every occurrence after the first) of n-grams, each word counted once. (datatrove
+  instead skips ahead n words after each repeat and counts joined n-gram characters: close, and
+  equal when repeats do not overlap.)
 C4 (Raffel et al. 2020, Section 2.2, and the C4 code as in datatrove's ``C4QualityFilter``), at
 document level without rewriting the text: a line "survives" when it ends in terminal punctuation
 (``. ? ! " '`` and the CJK full-width forms, not "..."; Wikipedia citation marks removed first),
@@ -306,7 +307,7 @@ class Heuristics(MapOperator):
             if not len(pos):
                 continue
             key = h[valid] ^ doc_salt[pos]
-            uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+            uniq, first, inv, cnt = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
             occ = cnt[inv]
             d = doc_of[pos]
             if k in p.top_ngram_max_frac:
@@ -316,7 +317,9 @@ class Heuristics(MapOperator):
                 np.maximum.at(best, d, chars * occ)
                 out[f"top_{k}gram_frac"] = _safe_div(best, text_len)
             if k in p.dup_ngram_max_frac:
-                rep = pos[occ > 1]
+                later = np.ones(len(pos), dtype=bool)
+                later[first] = False  # the first occurrence of an n-gram is not a duplicate
+                rep = pos[later]
                 diff = np.zeros(total + 1, dtype=np.int64)
                 np.add.at(diff, rep, 1)
                 np.add.at(diff, rep + k, -1)

@@ -43,7 +43,9 @@ def split_words(text: str | None) -> list[str]:
     """The lower-cased words of one text (see the module docstring)."""
     if not text:
         return []
-    t = _CJK_PY.sub(r" \1 ", text.lower())
+    # "İ".lower() is two code points in Python; Arrow's utf8_lower (used by the column form) maps it
+    # to "i", so do the same here
+    t = _CJK_PY.sub(r" \1 ", text.replace("İ", "i").lower())
     t = _THAI_LEAD_PY.sub(r" \1", t)
     return _WORD_PY.findall(t)
 
