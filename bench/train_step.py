@@ -113,7 +113,7 @@ def main() -> None:
         "tflops_per_device": tps * fpt / d.world_size / 1e12,
         "mfu": tps * fpt / (d.world_size * peak) if peak else None,
         "max_mem_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
-        "loss": float(loss),
+        "loss": float(loss.detach()),
     }
     if d.is_main:
         print(json.dumps(res, indent=2))

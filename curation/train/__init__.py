@@ -14,4 +14,8 @@ def run(cfg: TrainConfig) -> list[dict]:
     """Train with ``cfg`` in this process (one rank of a torchrun job, or alone); returns step records."""
     from .trainer import Trainer
 
-    return Trainer(cfg).train()
+    t = Trainer(cfg)
+    try:
+        return t.train()
+    finally:
+        t.close()

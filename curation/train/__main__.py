@@ -6,17 +6,15 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch.distributed as dist
-
     from .config import load_config
     from .trainer import Trainer
 
     cfg = load_config(sys.argv[1:] if argv is None else argv)
+    trainer = Trainer(cfg)
     try:
-        Trainer(cfg).train()
+        trainer.train()
     finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        trainer.close()
     return 0
 
 

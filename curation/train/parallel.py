@@ -28,6 +28,7 @@ class Dist:
     dp_rank: int = 0
     mesh: object = None  # DeviceMesh or None
     device: torch.device = torch.device("cpu")
+    owns_group: bool = False  # this process group was started here (and should be destroyed here)
 
     @property
     def is_main(self) -> bool:
@@ -36,6 +37,14 @@ class Dist:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -60,12 +69,13 @@ def init_distributed(dp: int, tp: int, device: torch.device) -> Dist:
         raise ValueError(f"dp ({dp}) x tp ({tp}) must equal the world size ({world})")
     if world == 1:
         return Dist(device=device)
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     from torch.distributed.device_mesh import init_device_mesh
 
     mesh = init_device_mesh(device.type, (dp, tp), mesh_dim_names=("dp", "tp"))
-    return Dist(world, rank, dp, tp, mesh["dp"].get_local_rank(), mesh, device)
+    return Dist(world, rank, dp, tp, mesh["dp"].get_local_rank(), mesh, device, owns)
 
 
 def apply_tp(model: nn.Module, tp_mesh) -> None:
@@ -149,15 +159,16 @@ def parallelize(model: nn.Module, d: Dist, bf16: bool, compile: bool = False, ac
         apply_compile(model)
     if d.mesh is not None and (d.dp > 1 or bf16):
         apply_fsdp(model, d.mesh["dp"], bf16)
-    elif d.mesh is None and bf16 and d.device.type == "cuda":
-        # one device: FSDP2 on a 1-rank mesh gives the same bf16-params / fp32-master layout
+    elif d.mesh is None and bf16:
+        # one process: FSDP2 on a 1-rank mesh gives the same bf16-params / fp32-master layout
         if not dist.is_initialized():
             os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-            os.environ.setdefault("MASTER_PORT", str(29400 + os.getpid() % 1000))
-            dist.init_process_group("nccl", rank=0, world_size=1)
+            os.environ.setdefault("MASTER_PORT", str(_free_port()))
+            dist.init_process_group("nccl" if d.device.type == "cuda" else "gloo", rank=0, world_size=1)
+            d.owns_group = True
         from torch.distributed.device_mesh import init_device_mesh
 
-        d.mesh = init_device_mesh("cuda", (1, 1), mesh_dim_names=("dp", "tp"))
+        d.mesh = init_device_mesh(d.device.type, (1, 1), mesh_dim_names=("dp", "tp"))
         apply_fsdp(model, d.mesh["dp"], bf16)
     return model
 

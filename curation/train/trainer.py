@@ -186,6 +186,11 @@ class Trainer(Stateful):
             loss_sum /= self.dist.world_size
         return float(loss_sum), float(gnorm)
 
+    def close(self) -> None:
+        """Destroy the process group if this trainer started it."""
+        if self.dist.owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+
     def train(self) -> list[dict]:
         cfg = self.cfg
         records = []
