@@ -122,7 +122,9 @@ def _distributions(con, kept: str | None, kept_cols: dict, rejected: str | None,
             continue
         lo = min(s["min"] for s in summaries.values())
         hi = max(s["max"] for s in summaries.values())
-        log_x = col == "text" and lo >= 0 and hi > 100 * max(lo, 1)
+        # counts with a long tail (text length, tokens, lines removed) read better on a log axis
+        median = min(v["median"] for v in summaries.values())
+        log_x = lo >= 0 and hi >= 100 and hi > 20 * max(median, 1)
         edges = _edges(lo, hi, log_x)
         counts = {k: _bin_counts(con, sources[k], expr, edges, log_x) for k in summaries}
         out.append({"column": title, "edges": edges, "counts": counts, "summary": summaries, "log_x": log_x})
