@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from curation.config import PipelineConfig
 from curation.engine.layout import RunLayout
-from curation.engine.plan import Group, plan_groups
+from curation.engine.plan import Group, build_operator, plan_groups
 from curation.engine.progress import StageProgress
 from curation.engine.worker import ShardWorker
 from curation.io.sources import READ_STAGE, Shard, plan_shards
@@ -125,6 +125,7 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
                     _run_map_group(ray, pool, layout, group, shards, opts)
                 else:
                     _run_global_group(ray, pool, layout, group, shards, cfg, opts)
+                    _finalize_global(layout, group)
                 ray.get([a.release.remote(group.index) for a in pool])
         finally:
             for a in pool:
@@ -134,6 +135,14 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
         if owns_ray:
             ray.shutdown()
     return layout
+
+
+def _finalize_global(layout: RunLayout, group: Group) -> None:
+    """Optional driver-side last step of a global stage, after every shard is applied: an operator
+    with ``finalize(run_root, kept_dir, work_dir)`` writes run-level files (``mix``: manifest.json)."""
+    op = build_operator(group.stages[0])
+    if hasattr(op, "finalize"):
+        op.finalize(layout.root, layout.kept_dir(group.name), layout.work(group.stages[0].name))
 
 
 def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
