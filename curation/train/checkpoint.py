@@ -18,6 +18,7 @@ trainer loads with ``--init-from``; ``average_checkpoints_main`` is the CLI
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import warnings
@@ -61,6 +62,14 @@ class OptimizerState(Stateful):
         set_optimizer_state_dict(self.model, self.optimizer, sd)
 
 
+@contextlib.contextmanager
+def _quiet():
+    """In one process DCP warns that it assumes one process; that is the intent here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        yield
+
+
 def _barrier():
     if dist.is_initialized():
         dist.barrier()
@@ -92,8 +101,7 @@ def save(root: str | Path, step: int, states: dict, meta: dict, is_main: bool, k
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     _barrier()
-    with warnings.catch_warnings():  # single process: DCP warns that it assumes so
-        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+    with _quiet():
         dcp.save(states, checkpoint_id=str(tmp), no_dist=not dist.is_initialized())
     _barrier()
     if is_main:
@@ -112,8 +120,7 @@ def load(path: str | Path, states: dict) -> None:
     path = Path(path)
     if not (path / "meta.json").is_file():
         raise FileNotFoundError(f"not a complete checkpoint (no meta.json): {path}")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+    with _quiet():
         dcp.load(states, checkpoint_id=str(path), no_dist=not dist.is_initialized())
 
 
@@ -144,7 +151,8 @@ def read_model_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     shapes = _model_tensor_shapes(path)
     sd = {k: torch.empty(size, dtype=dtype) for k, (size, dtype) in shapes.items()}
-    dcp.load({"model": sd}, checkpoint_id=str(path), no_dist=True)
+    with _quiet():
+        dcp.load({"model": sd}, checkpoint_id=str(path), no_dist=True)
     return sd
 
 
@@ -172,7 +180,8 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    dcp.save({"model": avg}, checkpoint_id=str(tmp), no_dist=True)
+    with _quiet():
+        dcp.save({"model": avg}, checkpoint_id=str(tmp), no_dist=True)
     metas = [json.loads((p / "meta.json").read_text()) for p in paths if (p / "meta.json").is_file()]
     meta = {"averaged_from": [str(p) for p in paths], "steps": [m.get("step") for m in metas]}
     if metas and "config" in metas[-1]:

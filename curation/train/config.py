@@ -77,6 +77,9 @@ class TrainConfig:
         "fp32 = everything in fp32; auto = bf16 on CUDA, fp32 on CPU",
         ("auto", "bf16", "fp32"),
     )
+    cpu_threads: int = _opt(
+        0, "intra-op CPU threads (torch.set_num_threads); 0 = torch's default. 1 is faster on a busy machine"
+    )
     compile: bool = _opt(False, "torch.compile each transformer block (GPU)")
     activation_checkpointing: bool = _opt(False, "recompute each block's activations in backward")
     # ---- checkpoints and logs ---------------------------------------------------------------

@@ -38,6 +38,8 @@ class Trainer(Stateful):
     def __init__(self, cfg: TrainConfig, log_stream=None):
         cfg.validate()
         self.cfg = cfg
+        if cfg.cpu_threads > 0:
+            torch.set_num_threads(cfg.cpu_threads)
         device = resolve_device(cfg.device)
         self.dist = d = init_distributed(cfg.dp, cfg.tp, device)
         self.device = device
