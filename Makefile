@@ -19,6 +19,7 @@ install: $(STAMP)
 
 curate: $(STAMP)
 	$(BIN)/curate run pipelines/llama3.yaml --input sample/ --output $(RUN) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/curate report $(RUN)
 	@echo "status:  $(BIN)/curate status $(RUN) --json"
 
 test: $(STAMP)

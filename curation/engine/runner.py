@@ -111,16 +111,19 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
     groups = plan_groups(cfg)
     ray, owns_ray = _init_ray(opts)
     try:
-        workers = opts.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        resources = ray.cluster_resources()
+        workers = opts.workers or max(1, int(resources.get("CPU", 1)))
         workers = max(1, min(workers, len(shards) or 1))
-        Actor = ray.remote(ShardWorker).options(num_cpus=1, max_restarts=-1, max_task_retries=3)
+        gpus = int(resources.get("GPU", 0))
         config = cfg.model_dump(mode="json")
-        pool = [Actor.remote(config, str(layout.root), opts.fault) for _ in range(workers)]
+        pools = _Pools(ray, config, str(layout.root), opts.fault, workers, min(gpus, len(shards) or 1))
         if opts.progress:
-            print(f"curation: {len(shards)} shards, {workers} workers -> {layout.root}"
-                  + (" (resuming)" if resumed else ""), file=sys.stderr)
+            print(f"curation: {len(shards)} shards, {workers} workers"
+                  + (f" (+{pools.gpu_workers} GPU workers for model stages)" if pools.gpu_workers else "")
+                  + f" -> {layout.root}" + (" (resuming)" if resumed else ""), file=sys.stderr)
         try:
             for group in groups:
+                pool = pools.for_group(group)
                 if group.kind == "map":
                     _run_map_group(ray, pool, layout, group, shards, opts)
                 else:
@@ -128,13 +131,42 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
                     _finalize_global(layout, group)
                 ray.get([a.release.remote(group.index) for a in pool])
         finally:
-            for a in pool:
-                ray.kill(a)
+            pools.kill()
         shutil.rmtree(layout.root / "_work", ignore_errors=True)
     finally:
         if owns_ray:
             ray.shutdown()
     return layout
+
+
+class _Pools:
+    """Long-lived worker actors: a CPU pool for every group, and - only when the cluster has GPUs -
+    a pool with one GPU per actor for groups holding a model-bearing operator (``uses_model``)."""
+
+    def __init__(self, ray, config: dict, root: str, fault: str | None, cpu_workers: int, gpu_workers: int):
+        self.ray = ray
+        self.args = (config, root, fault)
+        self.cpu_workers = cpu_workers
+        self.gpu_workers = gpu_workers
+        self.cpu: list = []
+        self.gpu: list = []
+
+    def _start(self, n: int, **resources) -> list:
+        actor = self.ray.remote(ShardWorker).options(max_restarts=-1, max_task_retries=3, **resources)
+        return [actor.remote(*self.args) for _ in range(n)]
+
+    def for_group(self, group: Group) -> list:
+        if self.gpu_workers and any(operator_class(s.op).uses_model for s in group.stages):
+            if not self.gpu:
+                self.gpu = self._start(self.gpu_workers, num_cpus=1, num_gpus=1)
+            return self.gpu
+        if not self.cpu:
+            self.cpu = self._start(self.cpu_workers, num_cpus=1)
+        return self.cpu
+
+    def kill(self) -> None:
+        for a in self.cpu + self.gpu:
+            self.ray.kill(a)
 
 
 def _finalize_global(layout: RunLayout, group: Group) -> None:
