@@ -25,7 +25,7 @@ def _opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 class TrainConfig:
     # ---- data -------------------------------------------------------------------------------
     manifest: str = _opt(None, "path to a curated run's manifest.json (format curation.mix/1)")
-    text_column: str = _opt(None, "text column of the Parquet files (default: the manifest's)")
+    text_column: str = _opt(None, "text column of the Parquet files; unset = the manifest's text_column")
     tokenizer: str = _opt(
         None,
         "a tokenizer.json file or a local Hugging Face tokenizer folder; when unset, a byte-level "

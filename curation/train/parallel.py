@@ -146,8 +146,9 @@ def apply_ac(model: nn.Module) -> None:
 
 
 def apply_compile(model: nn.Module) -> None:
-    for k, block in list(model.layers.items()):
-        model.layers[k] = torch.compile(block, fullgraph=False)
+    """Compile each block in place (Module.compile keeps parameter names free of ``_orig_mod``)."""
+    for block in model.layers.values():
+        block.compile()
 
 
 def parallelize(model: nn.Module, d: Dist, bf16: bool, compile: bool = False, ac: bool = False) -> nn.Module:

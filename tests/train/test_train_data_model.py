@@ -112,3 +112,38 @@ def test_flex_attention_matches_sdpa():
     docs = torch.cat([torch.zeros(2, 50, dtype=torch.long), torch.ones(2, 30, dtype=torch.long), torch.full((2, 48), 2)], 1).to(dev)
     with torch.no_grad():
         torch.testing.assert_close(flex(x, docs), ref(x, docs), rtol=1e-4, atol=1e-4)
+
+
+def test_local_hugging_face_tokenizer_folder(tokenizer_path, tmp_path):
+    """A local Hugging Face tokenizer folder loads (no downloads) and wraps documents in BOS/EOS."""
+    from tokenizers import Tokenizer as HFTok
+    from transformers import PreTrainedTokenizerFast
+
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=HFTok.from_file(str(tokenizer_path)), bos_token="<|begin_of_text|>", eos_token="<|end_of_text|>"
+    )
+    hf.save_pretrained(tmp_path / "tok")
+    tok = load_tokenizer(tmp_path / "tok")
+    ref = load_tokenizer(tokenizer_path)
+    text = "def add(a, b):\n    return a + b\n"
+    assert tok.encode_batch([text]) == ref.encode_batch([text])
+    ids = tok.encode_batch([text])[0]
+    assert ids[0] == tok.bos_id and ids[-1] == tok.eos_id and tok.decode(ids[1:-1]) == text
+    with pytest.raises(FileNotFoundError):
+        load_tokenizer(tmp_path / "missing")
+
+
+def test_bad_manifests_get_clear_errors(manifest_path, tmp_path):
+    bad = tmp_path / "manifest.json"
+    bad.write_text(json.dumps({"format": "something/2"}))
+    with pytest.raises(ValueError, match="unknown manifest format"):
+        Manifest(bad)
+    m = json.loads(manifest_path.read_text())
+    m["mix"]["files"] = ["mix/part-99999.parquet"]
+    bad.write_text(json.dumps(m))
+    with pytest.raises(FileNotFoundError, match="part-99999"):
+        Manifest(bad).files("mix")
+    (tmp_path / "mix").mkdir()
+    (tmp_path / "mix" / "part-99999.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ValueError, match="part-99999"):
+        TrainLoader(Manifest(bad), None, 16, 1, phases=("mix",)).next_batches()
