@@ -43,24 +43,39 @@ def normalize(texts, digits: bool = False) -> pa.Array:
     return t
 
 
-def tokens(texts, normalized: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Token hashes of every document: (hashes uint64 flat, offsets int64 of len n+1)."""
-    t = _as_large(texts) if normalized else normalize(texts)
-    t = pc.utf8_trim_whitespace(pc.replace_substring_regex(t, SPACELESS, r" \1 "))
-    lists = pc.utf8_split_whitespace(t)
+def tokens(texts) -> tuple[np.ndarray, np.ndarray]:
+    """Token hashes of every document: (hashes uint64 flat, offsets int64 of len n+1).
+
+    The text is split on whitespace first; the *distinct* raw tokens of the batch (Arrow's hash
+    table) are then normalized, split again where punctuation or a spaceless script separates
+    them, and hashed; every occurrence gathers its token's pieces. The string work therefore runs
+    over the batch's vocabulary, not over every character of every document."""
+    lists = pc.utf8_split_whitespace(_as_large(texts))
     if isinstance(lists, pa.ChunkedArray):
         lists = lists.combine_chunks()
-    offsets = np.asarray(lists.offsets, dtype=np.int64)
-    offsets = offsets - offsets[0]
-    values = lists.flatten()
-    hashes = hash_strings(values)
-    empty = np.diff(string_buffers(values)[0]) == 0  # "" splits into [""]
-    if empty.any():
-        doc = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        counts = np.bincount(doc[~empty], minlength=len(offsets) - 1)
-        offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
-        hashes = hashes[~empty]
-    return hashes, offsets
+    doc_off = np.asarray(lists.offsets, dtype=np.int64)
+    doc_off = doc_off - doc_off[0]
+    enc = pc.dictionary_encode(lists.flatten())
+    idx = np.asarray(enc.indices, dtype=np.int64)
+    # pieces of each distinct raw token after normalization
+    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(normalize(enc.dictionary), SPACELESS, r" \1 "))
+    pieces = pc.utf8_split_whitespace(norm)
+    p_off = np.asarray(pieces.offsets, dtype=np.int64)
+    p_off = p_off - p_off[0]
+    p_vals = pieces.flatten()
+    p_hash = hash_strings(p_vals)
+    p_empty = np.diff(string_buffers(p_vals)[0]) == 0  # "" splits into [""]
+    if p_empty.any():
+        owner = np.repeat(np.arange(len(p_off) - 1), np.diff(p_off))
+        p_off = np.r_[0, np.cumsum(np.bincount(owner[~p_empty], minlength=len(p_off) - 1))].astype(np.int64)
+        p_hash = p_hash[~p_empty]
+    count = np.diff(p_off)[idx]  # pieces per occurrence
+    total = int(count.sum())
+    occ_start = np.cumsum(count) - count
+    gather = np.repeat(p_off[:-1][idx] - occ_start, count) + np.arange(total)
+    hashes = p_hash[gather]
+    csum = np.r_[0, np.cumsum(count)]
+    return hashes, csum[doc_off].astype(np.int64)
 
 
 def word_counts(texts) -> np.ndarray:
@@ -86,20 +101,23 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, n: int = 5) -> tuple
         return np.zeros(0, U64), np.zeros(0, np.int64)
     lengths = np.diff(offsets)
     doc = np.repeat(np.arange(n_docs), lengths)
-    doc_end = offsets[1:][doc]
     pos = np.arange(total)
-    acc = np.zeros(total, dtype=U64)
+    # shingle starts: every position with n tokens of its document ahead; one per short document
+    full = pos + n <= offsets[1:][doc]
+    short = lengths < n
+    starts_full = pos[full]
+    starts_short = offsets[:-1][short & (lengths > 0)]
+    starts = np.sort(np.concatenate([starts_full, starts_short])) if len(starts_short) else starts_full
+    width = np.minimum(offsets[1:][doc[starts]] - starts, n)
     padded = np.concatenate([token_hashes, np.zeros(n, U64)])
     with np.errstate(over="ignore"):
+        acc = width.astype(U64) * _POS[n]
         for i in range(n):
-            inside = (pos + i) < doc_end
-            acc += np.where(inside, padded[i: i + total] * _POS[i], U64(0))
-        width = np.minimum(doc_end - pos, n).astype(U64)
-        acc += width * _POS[n]
-    full = pos + n <= doc_end
-    short_first = (lengths[doc] < n) & (pos == offsets[:-1][doc])
-    keep = full | short_first
-    return mix64(acc[keep]), doc[keep]
+            term = padded[starts + i] * _POS[i]
+            if i:
+                term[width <= i] = 0  # short documents: nothing past their last token
+            acc += term
+    return mix64(acc), doc[starts]
 
 
 def split_lines(texts) -> pa.ListArray:
