@@ -136,7 +136,10 @@ class Trainer(Stateful):
         path = self.out / "tokenizer.json"
         named = self.manifest.raw.get("tokenizer")
         if not path.is_file() and named and Path(named).exists():
-            return load_tokenizer(named)
+            tok = load_tokenizer(named)  # the tokenizer the curation run counted tokens with
+            if d.is_main:
+                tok.save(path)  # a copy in OUT, so a resumed run keeps the same vocabulary
+            return tok
         if not path.is_file() and d.is_main:
             t0 = time.perf_counter()
             train_bpe(iter_limited(self.manifest.iter_texts("mix"), cfg.tokenizer_train_chars), cfg.tokenizer_vocab_size, path)
