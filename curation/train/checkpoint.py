@@ -17,7 +17,6 @@ trainer loads with ``--init-from``; ``average_checkpoints_main`` is the CLI
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import shutil
@@ -194,34 +193,7 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
 
 
 def average_checkpoints_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="curate average-checkpoints",
-        description=(
-            "Polyak-average the model weights of the last K checkpoints of a training run (Llama 3 "
-            "averages the checkpoints of the annealing phase). Writes a model-only checkpoint; train "
-            "or evaluate from it with python -m curation.train --init-from OUT."
-        ),
-    )
-    p.add_argument("paths", nargs="+", help="a run's OUT or OUT/checkpoints folder, or checkpoint folders (step-*)")
-    p.add_argument("--last", type=int, default=0, help="average the newest K checkpoints found (0 = all given/found)")
-    p.add_argument("--out", required=True, help="folder to write the averaged checkpoint to")
-    a = p.parse_args(argv)
-    found: list[Path] = []
-    for s in a.paths:
-        q = Path(s)
-        if (q / "meta.json").is_file() and q.name.startswith(PREFIX):
-            found.append(q)
-        elif (q / "checkpoints").is_dir():
-            found.extend(list_checkpoints(q / "checkpoints"))
-        elif q.is_dir():
-            found.extend(list_checkpoints(q))
-        else:
-            p.error(f"not a checkpoint or a folder of checkpoints: {q}")
-    found = sorted(set(found), key=lambda x: (str(x.parent), int(x.name[len(PREFIX) :])))
-    if a.last > 0:
-        found = found[-a.last :]
-    if not found:
-        p.error("no complete checkpoints found")
-    out = average_checkpoints(found, a.out)
-    print(f"averaged {len(found)} checkpoints ({', '.join(x.name for x in found)}) -> {out}")
-    return 0
+    """``curate average-checkpoints`` (see :mod:`curation.train.average`)."""
+    from .average import main
+
+    return main(argv)

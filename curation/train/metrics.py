@@ -59,11 +59,11 @@ def flops_per_token(non_embedding_params: int, n_layers: int, n_heads: int, head
 class MetricsLogger:
     """One JSON object a line per step; a live line on stdout every ``log_every`` steps (rank 0)."""
 
-    def __init__(self, path: str | Path | None, enabled: bool, log_every: int = 1, stream=sys.stdout):
+    def __init__(self, path: str | Path | None, enabled: bool, log_every: int = 1, stream=sys.stdout, append: bool = True):
         self.enabled = enabled
         self.log_every = max(1, log_every)
         self.stream = stream
-        self._f = open(path, "a", buffering=1) if (enabled and path) else None
+        self._f = open(path, "a" if append else "w", buffering=1) if (enabled and path) else None
         self._t0 = time.perf_counter()
 
     def log(self, rec: dict) -> None:

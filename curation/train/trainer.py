@@ -106,7 +106,6 @@ class Trainer(Stateful):
             self.n_params_non_emb, self.margs.n_layers, self.margs.n_heads, self.margs.head_dim, cfg.seq_len
         )
         self.peak = peak_flops(device)
-        self.logger = MetricsLogger(self.out / "metrics.jsonl", d.is_main, cfg.log_every, **({"stream": log_stream} if log_stream else {}))
         self.step = 0
         self.tokens_seen = 0
         self.resumed_from: Path | None = None
@@ -117,6 +116,11 @@ class Trainer(Stateful):
             self.resumed_from = last
         elif cfg.init_from:
             ckpt.load_model_weights(cfg.init_from, self.model)
+        # a resumed run appends to metrics.jsonl; a fresh one starts it over
+        self.logger = MetricsLogger(
+            self.out / "metrics.jsonl", d.is_main, cfg.log_every, append=last is not None,
+            **({"stream": log_stream} if log_stream else {}),
+        )
         if d.is_main:
             where = f", resumed from {last}" if self.resumed_from else ""
             print(
