@@ -61,12 +61,26 @@ def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
+#: Bytes hashed per step: the per-byte temporaries (about 40 bytes per input byte) stay ~40 MiB.
+CHUNK_BYTES = 1 << 20
+
+
 def hash_strings(arr: pa.Array) -> np.ndarray:
     """A stable 64-bit hash of each string (nulls hash like the empty string)."""
     offsets, data = string_buffers(arr)
     n = len(offsets) - 1
     if n == 0:
         return np.zeros(0, dtype=U64)
+    if offsets[-1] - offsets[0] > CHUNK_BYTES:  # bound the temporaries: hash ranges of strings
+        cuts = np.searchsorted(offsets, np.arange(offsets[0], offsets[-1], CHUNK_BYTES), side="right") - 1
+        cuts = np.unique(np.r_[0, cuts, n].clip(0, n))
+        return np.concatenate([_hash_range(offsets[lo: hi + 1], data) for lo, hi in zip(cuts[:-1], cuts[1:])
+                               if hi > lo])
+    return _hash_range(offsets, data)
+
+
+def _hash_range(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    n = len(offsets) - 1
     lengths = np.diff(offsets)
     start, end = int(offsets[0]), int(offsets[-1])
     out = np.zeros(n, dtype=U64)

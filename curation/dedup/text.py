@@ -134,10 +134,13 @@ def line_hashes(lines: pa.ListArray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     A line is blank when nothing but punctuation, symbols or spaces is left after normalization;
     blank lines are never counted nor removed."""
     values = lines.flatten()
-    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(normalize(values, digits=True), r"\s+", " "))
+    # boilerplate lines repeat: normalize and hash each distinct line of the batch once
+    enc = pc.dictionary_encode(values)
+    idx = np.asarray(enc.indices, dtype=np.int64)
+    norm = pc.utf8_trim_whitespace(pc.replace_substring_regex(normalize(enc.dictionary, digits=True), r"\s+", " "))
     offs, _ = string_buffers(norm)
-    blank = np.diff(offs) == 0
+    blank = (np.diff(offs) == 0)[idx]
     lo = np.asarray(lines.offsets, dtype=np.int64)
     lo = lo - lo[0]
     doc = np.repeat(np.arange(len(lines)), np.diff(lo))
-    return hash_strings(norm), doc, blank
+    return hash_strings(norm)[idx], doc, blank

@@ -135,3 +135,13 @@ def test_threshold_curve():
     assert abs(threshold(14, 8) - 0.719) < 0.001
     p = candidate_probability([0.5, 0.8, 0.9])
     assert p[0] < 0.06 and 0.9 < p[1] < 0.95 and p[2] > 0.999
+
+
+def test_chunked_hashing_matches_one_pass(monkeypatch, udhr):
+    from curation.dedup import hashing
+
+    texts = ["", ""] + [r["text"] for r in udhr[:6]] + ["", "x"]
+    arr = pa.array(texts, pa.large_string())
+    whole = hashing.hash_strings(arr)
+    monkeypatch.setattr(hashing, "CHUNK_BYTES", 3000)
+    assert hashing.hash_strings(arr).tolist() == whole.tolist()
