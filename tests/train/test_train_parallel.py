@@ -92,9 +92,18 @@ def test_resume_into_another_layout(launch, reference, manifest_path, tokenizer_
     _run(_base(manifest_path, tokenizer_path, out))
     assert _losses(out) == pytest.approx(ref[2:], abs=TOL, rel=0)
 
+    # ... and a single-process checkpoint resumes under FSDP dp=2 with 2 micro-batches per step
+    # (gradient sync skipped on the first): the same global batch, so the same losses
     src1 = tmp_path / "src1"
     _run(_base(manifest_path, tokenizer_path, src1, steps=2, save_final=True))
     out2 = tmp_path / "from1to2"
     shutil.copytree(src1 / "checkpoints", out2 / "checkpoints")
-    launch(2, _run, _base(manifest_path, tokenizer_path, out2))
+    launch(2, _run, _base(manifest_path, tokenizer_path, out2, grad_accum_steps=2))
     assert _losses(out2) == pytest.approx(ref[2:], abs=TOL, rel=0)
+
+
+def test_gradient_accumulation_matches(reference, manifest_path, tokenizer_path, tmp_path):
+    _, ref = reference
+    out = tmp_path / "accum4"
+    _run(_base(manifest_path, tokenizer_path, out, grad_accum_steps=4))
+    assert _losses(out) == pytest.approx(ref, abs=TOL, rel=0)
