@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+
+from curation.ids import hash64
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "classifiers"
 _WS = re.compile(r"\s+")
@@ -48,7 +49,7 @@ def read_texts(path: str | os.PathLike, column: str = "text") -> list[str]:
 
 
 def stable_hash(s: str, seed: int = 0) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{seed}\x1f{s}".encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    return hash64(s, str(seed))
 
 
 def is_test(group: str, seed: int = 0, fraction: float = 0.2) -> bool:

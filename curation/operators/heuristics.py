@@ -66,6 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation import schema
+from curation.ids import mix64
 from curation.operators.base import MapOperator, OpResult, Params
 from curation.text import badwords, stopwords
 from curation.text.words import NO_SPACE_RE2, split_words_column
@@ -179,13 +180,7 @@ class _Pieces:
         return _safe_div(np.bincount(self.doc[m], minlength=self.n), self.count)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer: spreads small integer ids over 64 bits."""
-    x = x.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+_mix64 = mix64
 
 
 class Heuristics(MapOperator):

@@ -45,7 +45,6 @@ batch of ``input.batch_docs`` documents because apply sees one batch at a time.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Optional
 
 import numpy as np
@@ -54,6 +53,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from curation import schema
+from curation.ids import hash64, mix64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.text.words import split_words_column
 
@@ -69,16 +69,8 @@ class KlFilterParams(Params):
     drop_top_fraction: float = Field(0.0, ge=0, lt=1)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
-def _h(s: str) -> int:
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+_mix64 = mix64
+_h = hash64
 
 
 class KlFilter(GlobalOperator):

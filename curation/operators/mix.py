@@ -26,7 +26,6 @@ Phases (no phase holds the corpus; every decision is a seeded hash of the docume
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -39,6 +38,7 @@ import pyarrow.parquet as pq
 from pydantic import Field, field_validator
 
 from curation import schema
+from curation.ids import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 
 DOMAINS = ("general", "math", "code", "multilingual")
@@ -94,8 +94,7 @@ class MixParams(Params):
         return v
 
 
-def _h64(s: str) -> int:
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+_h64 = hash64
 
 
 def id_hash(ids: list[str], seed: int) -> np.ndarray:

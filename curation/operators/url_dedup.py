@@ -9,18 +9,17 @@ survivor's id in ``detail``. Documents without a URL are kept.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pyarrow as pa
 
 from curation import schema
+from curation.ids import hash64
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
 from curation.text.urls import normalize_url
 
 
 def url_key(url: str) -> int:
-    return int.from_bytes(hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    return hash64(url)
 
 
 class UrlDedupParams(Params):
