@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN ?= runs/sample
 WORKERS ?=
 
-.PHONY: install curate test bench clean
+.PHONY: install curate test bench train-smoke clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ curate: $(STAMP)
 	$(BIN)/curate run pipelines/llama3.yaml --input sample/ --output $(RUN) $(if $(WORKERS),--workers $(WORKERS))
 	$(BIN)/curate report $(RUN)
 	@echo "status:  $(BIN)/curate status $(RUN) --json"
+
+train-smoke: $(STAMP)
+	test -f $(RUN)/manifest.json || $(MAKE) curate
+	rm -rf $(RUN)/train-smoke
+	$(BIN)/python -m curation.train --manifest $(RUN)/manifest.json --flavour debug --steps 20 \
+	  --anneal-tokens 8192 --checkpoint-every 10 --cpu-threads 1 --out $(RUN)/train-smoke
+	$(BIN)/curate average-checkpoints $(RUN)/train-smoke --last 2 --out $(RUN)/train-smoke/averaged
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
