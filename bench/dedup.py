@@ -21,8 +21,8 @@ Parts (all in one run, on the same documents):
    shop-page WARC through extract + url_dedup + minhash_dedup + line_dedup on Ray.
 3. **Scaling**: url_dedup + minhash_dedup + line_dedup on Ray (2 workers) at 1x, 4x and 16x a
    text corpus (copies perturbed), wall time and the peak RSS of any worker process; and, in this
-   process, the peak memory of each phase call (``/proc/self/clear_refs`` resets the high-water
-   mark) with the spill bytes per document.
+   process (the engine's ShardWorker without Ray), the peak numpy/Python heap of each phase call
+   (tracemalloc; Arrow's buffers come on top) with the spill bytes per document.
 
 The last line is one JSON object with the headline figures.
 """
@@ -501,22 +501,6 @@ def _write_scaled(docs: list[dict], k: int, path: Path) -> tuple[int, int]:
     return n, size
 
 
-def _hwm_reset():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _status_kb(field: str) -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
     """Runs the pipeline's phases in this process with the engine's ShardWorker (no Ray) and
     measures the peak extra RSS of each phase call, plus spill bytes."""
@@ -533,14 +517,17 @@ def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
     peaks: dict[str, int] = {}
     spill: dict[str, int] = {}
 
-    def measure(name, fn, *args):
-        import gc
+    import tracemalloc
 
-        gc.collect()
-        base = _status_kb("VmRSS:")
-        _hwm_reset()
+    tracemalloc.start()
+
+    def measure(name, fn, *args):
+        # numpy and Python allocations (tracemalloc sees numpy's buffers); Arrow's own buffers
+        # (text columns, dictionaries) come on top; RSS is too noisy with allocator caching
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
         fn(*args)
-        peaks[name] = max(peaks.get(name, 0), _status_kb("VmHWM:") - base)
+        peaks[name] = max(peaks.get(name, 0), tracemalloc.get_traced_memory()[1] - base)
 
     for g in plan_groups(cfg):
         if g.kind == "map":
@@ -571,6 +558,7 @@ def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
             measure(f"{stage}:combine", w.combine, g.index, p, source)
         for s in shards:
             measure(f"{stage}:apply", w.apply, g.index, s, pos.get(s.index))
+    tracemalloc.stop()
     return {"peak_bytes": peaks, "spill_bytes": spill}
 
 
@@ -604,12 +592,12 @@ def scaling(docs: list[dict], factors=(1, 4, 16)) -> dict:
             res[f"{k}x"] = {"docs": n, "MB": round(size / 1e6, 1), "wall_s": round(wall, 1),
                             "docs_s": round(n / wall), "worker_peak_rss_MB": round(wp.peak / 1e6),
                             "removed": {s: st[s]["rejected"] for s in ("url_dedup", "minhash_dedup", "line_dedup")},
-                            "phase_peak_MB": {p: round(v / 1e6, 1) for p, v in mem["peak_bytes"].items()},
+                            "phase_heap_peak_MB": {p: round(v / 1e6, 1) for p, v in mem["peak_bytes"].items()},
                             "spill_bytes_per_doc": {p: round(v / n, 1) for p, v in mem["spill_bytes"].items()}}
             r = res[f"{k}x"]
             print(f"  {k:2d}x {n:6d} docs {r['MB']:6.1f} MB  wall {wall:6.1f} s  ({r['docs_s']} docs/s)  "
                   f"worker peak RSS {r['worker_peak_rss_MB']} MB  removed {r['removed']}")
-            print(f"      phase peak MB {r['phase_peak_MB']}")
+            print(f"      phase heap peak MB {r['phase_heap_peak_MB']}")
             print(f"      spill bytes/doc {r['spill_bytes_per_doc']}")
             shutil.rmtree(tmp / f"run{k}", ignore_errors=True)
             shutil.rmtree(tmp / f"mem{k}", ignore_errors=True)

@@ -42,7 +42,7 @@ class MinhashDedupParams(Params):
     ngram: int = Field(5, ge=1, le=32)
     seed: int = 1
     #: Column with a quality score (higher is better) used to choose the survivor when present.
-    score_column: str | None = "quality_score"
+    score_column: str | None = "quality"
 
 
 def score_rank(scores: pa.ChunkedArray | pa.Array | None, n: int) -> np.ndarray:

@@ -93,3 +93,28 @@ def test_no_candidates_no_decisions():
                       "r": pa.array([], pa.uint32()), "_shard": pa.array([], pa.int32())})
     decisions, rounds = _partitioned(op, empty, 4)
     assert decisions.num_rows == 0 and rounds == 1
+
+
+def test_survivor_is_best_quality_then_smallest_id(sample_dir):
+    import gzip
+    import json
+
+    text = json.loads(next(iter(gzip.open(sample_dir / "text" / "udhr_60.jsonl.gz"))))["text"]
+    table = pa.table({
+        "id": pa.array(["0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004"]),
+        "text": pa.array([text, text + " extra", text, "something else entirely " * 20], pa.large_string()),
+        "quality": pa.array([0.2, 0.9, None, 0.99], pa.float32()),
+    })
+    op = MinhashDedup()
+    rows = op.collect(table)
+    rows = rows.append_column("_shard", pa.array([0] * rows.num_rows, pa.int32()))
+    decisions, _ = _partitioned(op, rows, 3)
+    got = dict(zip(decisions.column("id").to_pylist(), decisions.column("survivor").to_pylist()))
+    assert got == {"0000000000000001": "0000000000000002", "0000000000000003": "0000000000000002"}
+    res = op.apply(table, decisions.drop_columns(["_shard"]))
+    assert res.kept.column("id").to_pylist() == ["0000000000000002", "0000000000000004"]
+    assert res.rejected.column("dup_survivor").to_pylist() == ["0000000000000002"] * 2
+    no_score = MinhashDedup({"score_column": None})
+    rows = no_score.collect(table).append_column("_shard", pa.array([0] * rows.num_rows, pa.int32()))
+    decisions, _ = _partitioned(no_score, rows, 3)
+    assert set(decisions.column("survivor").to_pylist()) == {"0000000000000001"}

@@ -146,3 +146,20 @@ def test_same_output_with_one_worker(run2, inputs, tmp_path):
         b = sorted((out / sub).glob("*.parquet"))
         assert [p.name for p in a] == [p.name for p in b]
         assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b], sub
+
+
+def test_crash_in_apply_resumes_after_the_rounds(run2, inputs, tmp_path):
+    """A crash after the connected-components rounds: the re-run reuses the committed collect,
+    round and decision files and ends with the same output as an uninterrupted run."""
+    from curation.engine.runner import RunError
+
+    out = tmp_path / "crashed"
+    with pytest.raises(RunError, match="minhash_dedup"):
+        run_pipeline(parse_pipeline(PIPELINE), inputs[0], str(out),
+                     RunOptions(workers=2, progress=False, fault="crash:minhash_dedup:1"))
+    assert list((out / "_work" / "minhash_dedup").glob("round-*/part-*.parquet"))
+    _run(inputs[0], out, 2)
+    for sub in ("04-line_dedup", "rejected/minhash_dedup", "rejected/line_dedup"):
+        a = sorted((run2 / sub).glob("*.parquet"))
+        b = sorted((out / sub).glob("*.parquet"))
+        assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b], sub
