@@ -30,6 +30,8 @@ from curation.operators import operator_class
 #: combine call holds. Derived from the input size only, so the output never depends on workers.
 PARTS_PER_GIB = 8
 MIN_PARTS = 4
+#: On an error, how long to wait for the shards already running to commit before stopping.
+DRAIN_TIMEOUT_S = 600
 
 
 class RunError(RuntimeError):
@@ -108,6 +110,8 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
     layout = RunLayout(output)
     shards = plan_shards(inputs, cfg.input.shard_max_bytes)
     resumed = _check_or_write_run_json(layout, _run_record(cfg, inputs, shards))
+    if resumed:
+        _remove_stale_temporaries(layout)
     groups = plan_groups(cfg)
     ray, owns_ray = _init_ray(opts)
     try:
@@ -195,6 +199,7 @@ def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
             result = ray.get(ref)
         except Exception as e:  # an operator raised: stop, naming where
             cause = getattr(e, "cause", None) or e
+            _drain(ray, running)
             raise RunError(f"{what} failed on {label}: {type(cause).__name__}: {cause}") from e
         idle.append(actor)
         results.append(result)
@@ -203,6 +208,21 @@ def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
         progress.advance(1, docs)
     progress.close()
     return results
+
+
+def _drain(ray, running: dict, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+    """Before stopping on an error, let the shards already in flight finish and commit, so the
+    re-run has less to redo; their own errors are ignored here (the first one is reported)."""
+    if running:
+        ray.wait(list(running), num_returns=len(running), timeout=timeout_s)
+
+
+def _remove_stale_temporaries(layout: RunLayout) -> int:
+    """Temporary files are never part of a committed shard: any left by a crashed run go."""
+    stale = [p for p in layout.root.rglob(".tmp-*") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _todo(layout: RunLayout, group: Group, shards: list[Shard]) -> list[Shard]:

@@ -100,6 +100,8 @@ def test_crash_then_rerun_resumes_and_matches_uninterrupted(ray_local, inputs, r
         _run(inputs, out, fault="crash:extract:2")
     committed = sorted(p.name for p in (out / "01-extract").glob("part-*.parquet"))
     assert "part-00002.parquet" not in committed and len(committed) >= 1
+    # a stale temporary, as a worker killed mid-write leaves behind, is cleaned up by the re-run
+    (out / "01-extract" / ".tmp-deadbeef-part-00000.parquet").write_bytes(b"half a file")
     before = {p: (out / "01-extract" / p).stat().st_mtime_ns for p in committed}
     _run(inputs, out)  # the same command again
     assert _files(out) == _files(reference_run)
