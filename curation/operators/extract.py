@@ -42,16 +42,13 @@ class Extract(MapOperator):
     def setup(self) -> None:
         self.engine = get_engine(self.params.engine, self.params.include_tables, self.params.keep_math)
 
-    def extract_one(self, html: str | bytes, url: str | None) -> tuple[str | None, str | None, str | None]:
+    def extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None, str | None]:
         """Return (text, reason, detail); reason is None when the page is kept."""
         p: ExtractParams = self.params
         if not hasattr(self, "engine"):
             self.setup()
-        if self.engine.wants_bytes and isinstance(html, str):
-            html = html.encode("utf-8", "surrogatepass")
-        elif not self.engine.wants_bytes and isinstance(html, bytes):
-            html = html.decode("utf-8", "replace")
-        size = len(html) if isinstance(html, bytes) or len(html) * 4 <= p.max_bytes else len(html.encode("utf-8", "surrogatepass"))
+        # characters <= UTF-8 bytes <= 4 x characters: encode only when the bound is in doubt
+        size = len(html) if len(html) * 4 <= p.max_bytes else len(html.encode("utf-8", "surrogatepass"))
         if size > p.max_bytes:
             return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
         try:
@@ -68,12 +65,10 @@ class Extract(MapOperator):
     def process(self, table: pa.Table) -> OpResult:
         if not hasattr(self, "engine"):
             self.setup()
-        if schema.HTML not in table.column_names:
-            htmls = [None] * len(table)
-        elif self.engine.wants_bytes:  # UTF-8 bytes straight from the Arrow buffer: no str decode
-            htmls = table.column(schema.HTML).cast(pa.large_binary()).to_pylist()
-        else:
+        if schema.HTML in table.column_names:
             htmls = table.column(schema.HTML).to_pylist()
+        else:
+            htmls = [None] * len(table)
         texts = table.column(schema.TEXT).to_pylist()
         urls = table.column(schema.URL).to_pylist()
         out_text, reasons, details = [], [], []
