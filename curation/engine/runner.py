@@ -226,7 +226,19 @@ def _remove_stale_temporaries(layout: RunLayout) -> int:
 
 
 def _todo(layout: RunLayout, group: Group, shards: list[Shard]) -> list[Shard]:
-    return [s for s in shards if not layout.kept(group.name, s.name).exists()]
+    """Shards not yet committed for ``group``, largest input first: handing out the big ones
+    early keeps every worker busy until the end (the longest-processing-time-first rule). Output
+    never depends on this order - shards are named, and each is written whole."""
+    todo = [s for s in shards if not layout.kept(group.name, s.name).exists()]
+    return sorted(todo, key=lambda s: (-_input_bytes(layout, group, s), s.index))
+
+
+def _input_bytes(layout: RunLayout, group: Group, shard: Shard) -> int:
+    """Bytes a shard brings to ``group``: its input files, or the previous group's output
+    (group ``i`` writes ``<i+1:02d>-<stage>/``, so group ``i``'s input folder is ``<i:02d>-*``)."""
+    if group.reads_input:
+        return sum(os.path.getsize(p.path) for p in shard.parts)
+    return sum(f.stat().st_size for f in layout.root.glob(f"{group.index:02d}-*/{shard.name}.parquet"))
 
 
 def _run_map_group(ray, pool, layout, group: Group, shards, opts):
