@@ -10,8 +10,16 @@ import argparse
 import dataclasses
 import json
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from .schedule import Ramp, parse_ramp
+
+
+@lru_cache(maxsize=64)
+def _cached_ramp(spec: str, option: str) -> Ramp:
+    return parse_ramp(spec, option)
 
 
 def _opt(default: Any, help: str, choices: tuple | None = None) -> Any:
@@ -35,9 +43,23 @@ class TrainConfig:
     tokenizer_train_chars: int = _opt(
         50_000_000, "at most this many characters of mix text are used to train the BPE"
     )
-    seq_len: int = _opt(256, "tokens per packed training sequence")
+    seq_len: int = _opt(
+        256, "tokens per packed training sequence (with --seq-len-ramp: the model's maximum; the ramp's lengths must not exceed it)"
+    )
     global_batch_size: int = _opt(8, "sequences per optimizer step, over all data-parallel ranks")
     grad_accum_steps: int = _opt(1, "micro-batches per optimizer step (per rank)")
+    batch_ramp: str = _opt(
+        None,
+        "global batch-size ramp STEP:SIZE,... (e.g. 0:8,100:16,300:32): from 0-based step STEP on, SIZE "
+        "sequences per optimizer step; replaces --global-batch-size; every SIZE divisible by dp x "
+        "grad_accum_steps; unset = constant --global-batch-size",
+    )
+    seq_len_ramp: str = _opt(
+        None,
+        "sequence-length ramp STEP:LEN,... (e.g. 0:128,200:256): from 0-based step STEP on, packed "
+        "sequences of LEN tokens; every LEN at most --seq-len (the model's maximum length, which sizes "
+        "its RoPE tables); unset = constant --seq-len",
+    )
     doc_masking: bool = _opt(
         True, "document-causal attention: a token attends only to earlier tokens of its own document"
     )
@@ -91,23 +113,79 @@ class TrainConfig:
     log_every: int = _opt(1, "print a live line every N steps (every step is written to metrics.jsonl)")
 
     # -------------------------------------------------------------------------------------------
+    def __post_init__(self):
+        # a YAML mapping or list of pairs becomes the canonical "STEP:SIZE,..." string (checked in validate)
+        for name, option in (("batch_ramp", "--batch-ramp"), ("seq_len_ramp", "--seq-len-ramp")):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, str):
+                setattr(self, name, parse_ramp(v, option).spec())
+
     @property
     def tokens_per_step(self) -> int:
-        return self.global_batch_size * self.seq_len
+        """Tokens of a step without ramps (and of step 0 with them: see ``tokens_at``)."""
+        return self.tokens_at(0)
+
+    def batch_ramp_parsed(self) -> Ramp | None:
+        return _cached_ramp(self.batch_ramp, "--batch-ramp") if self.batch_ramp else None
+
+    def seq_len_ramp_parsed(self) -> Ramp | None:
+        return _cached_ramp(self.seq_len_ramp, "--seq-len-ramp") if self.seq_len_ramp else None
+
+    def batch_size_at(self, step: int) -> int:
+        """Global batch size (sequences) of 0-based step ``step``."""
+        r = self.batch_ramp_parsed()
+        return r.at(step) if r else self.global_batch_size
+
+    def seq_len_at(self, step: int) -> int:
+        """Sequence length (tokens) of 0-based step ``step``."""
+        r = self.seq_len_ramp_parsed()
+        return r.at(step) if r else self.seq_len
+
+    def tokens_at(self, step: int) -> int:
+        return self.batch_size_at(step) * self.seq_len_at(step)
 
     def anneal_steps(self) -> int:
-        """Steps of the annealing phase: ceil(anneal_tokens / tokens_per_step), at most `steps`."""
+        """Steps of the annealing phase: the fewest final steps whose tokens (with the ramped sizes of
+        those steps) add up to at least ``anneal_tokens``, at most ``steps``. Without ramps this is
+        ceil(anneal_tokens / tokens_per_step)."""
         if self.anneal_tokens <= 0:
             return 0
-        return min(self.steps, -(-self.anneal_tokens // self.tokens_per_step))
+        if not (self.batch_ramp or self.seq_len_ramp):
+            return min(self.steps, -(-self.anneal_tokens // self.tokens_per_step))
+        total = 0
+        for a in range(1, self.steps + 1):
+            total += self.tokens_at(self.steps - a)
+            if total >= self.anneal_tokens:
+                return a
+        return self.steps
 
-    def validate(self) -> None:
+    def validate(self, dp: int | None = None) -> None:
+        """Check the options; with ``dp`` (the data-parallel degree, once known) also that every
+        batch size of the ramp splits into dp x grad_accum_steps equal micro-batches."""
         if not self.manifest:
             raise ValueError("--manifest is required")
         if self.steps < 1 or self.seq_len < 2 or self.global_batch_size < 1 or self.grad_accum_steps < 1:
             raise ValueError("steps, seq_len, global_batch_size and grad_accum_steps must be positive")
         if self.tp < 1:
             raise ValueError("tp must be >= 1")
+        br, sr = self.batch_ramp_parsed(), self.seq_len_ramp_parsed()
+        if br:
+            div = self.grad_accum_steps * (dp if dp and dp > 0 else 1)
+            what = f"dp ({dp}) x grad_accum_steps ({self.grad_accum_steps})" if dp and dp > 0 else (
+                f"grad_accum_steps ({self.grad_accum_steps})"
+            )
+            for s, v in br.points:
+                if v % div:
+                    raise ValueError(f"--batch-ramp: batch size {v} at step {s} is not divisible by {what}")
+        if sr:
+            for s, v in sr.points:
+                if v < 2:
+                    raise ValueError(f"--seq-len-ramp: length {v} at step {s} must be at least 2")
+                if v > self.seq_len:
+                    raise ValueError(
+                        f"--seq-len-ramp: length {v} at step {s} exceeds --seq-len {self.seq_len} (the model's "
+                        "maximum sequence length, which sizes its RoPE tables); raise --seq-len"
+                    )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -9,6 +9,10 @@ the checkpoint.
 
 Each packed sequence comes with the id of the document each token belongs to; the model turns
 these ids into a document-causal mask (Llama 3: no attention across documents).
+
+With batch-size / sequence-length ramps the caller passes each step's sizes to ``next_batches``;
+the stream just cuts its next windows at that length. The sizes are a function of the step (which
+the checkpoint holds), so the loader's state stays the same few integers plus token buffer.
 """
 
 from __future__ import annotations
@@ -161,8 +165,9 @@ class PackedStream:
         self.buf_tokens = np.concatenate([self.buf_tokens, toks])
         self.buf_docs = np.concatenate([self.buf_docs, docs])
 
-    def next(self) -> tuple[np.ndarray, np.ndarray]:
-        need = self.seq_len + 1
+    def next(self, seq_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The next window of ``seq_len + 1`` tokens (default: the stream's ``seq_len``) and doc ids."""
+        need = (seq_len or self.seq_len) + 1
         while len(self.buf_tokens) < need:
             self._refill()
         toks, docs = self.buf_tokens[:need], self.buf_docs[:need]
@@ -225,16 +230,27 @@ class TrainLoader:
     def has_phase(self, phase: str) -> bool:
         return phase in self.streams
 
-    def next_batches(self, phase: str = "mix") -> list[Batch]:
-        """The ``grad_accum_steps`` micro-batches of this rank for the next optimizer step."""
+    def next_batches(
+        self, phase: str = "mix", global_batch_size: int | None = None, seq_len: int | None = None
+    ) -> list[Batch]:
+        """The ``grad_accum_steps`` micro-batches of this rank for the next optimizer step.
+
+        ``global_batch_size`` and ``seq_len`` override the loader's own for this step (ramps)."""
         if phase not in self.streams:
             raise ValueError(f"the manifest has no files for phase {phase!r}")
+        gbs = global_batch_size or self.global_batch_size
+        slen = seq_len or self.seq_len
+        if gbs % (self.dp_size * self.accum):
+            raise ValueError(
+                f"global batch size {gbs} is not divisible by dp ({self.dp_size}) x "
+                f"grad_accum_steps ({self.accum})"
+            )
         stream = self.streams[phase]
-        local = self.global_batch_size // self.dp_size
+        local = gbs // self.dp_size
         lo, hi = self.dp_rank * local, (self.dp_rank + 1) * local
         seqs, docs = [], []
-        for i in range(self.global_batch_size):
-            t, d = stream.next()  # every rank advances the global stream
+        for i in range(gbs):
+            t, d = stream.next(slen)  # every rank advances the global stream
             if lo <= i < hi:
                 seqs.append(t)
                 docs.append(d)

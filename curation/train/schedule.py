@@ -11,10 +11,17 @@ For ``T = steps`` optimizer steps (0-based step ``s``), ``W = warmup_steps`` and
                                  the data come from the manifest's ``anneal`` set (Llama 3, 3.1.3).
 
 The schedule is a pure function of the step, so resuming restores it from the step alone.
+
+Optional ramps (``Ramp``, ``parse_ramp``) make the global batch size and the sequence length
+piecewise-constant functions of the step too (Llama 3 starts with smaller batches of shorter
+sequences). The learning-rate schedule stays defined in steps; only ``anneal_steps`` is derived
+from tokens, counting back from the last step with the ramped sizes (``TrainConfig.anneal_steps``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -57,3 +64,86 @@ class Schedule:
         if self.phase(step) == "anneal":
             return self._main_lr(self.anneal_start) * (self.steps - step) / self.anneal_steps
         return self._main_lr(step)
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch-size and sequence-length ramps
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """A piecewise-constant value of the step: ``points = ((0, v0), (s1, v1), ...)`` means ``v0``
+    for steps ``[0, s1)``, ``v1`` from ``s1`` on, and so on (steps 0-based, strictly increasing).
+
+    Written ``"0:8,100:16,300:32"`` on the command line; a YAML file may also give a mapping
+    (``{0: 8, 100: 16}``) or a list of pairs (``[[0, 8], [100, 16]]``).
+    """
+
+    points: tuple[tuple[int, int], ...]
+
+    def at(self, step: int) -> int:
+        value = self.points[0][1]
+        for s, v in self.points:
+            if step < s:
+                break
+            value = v
+        return value
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        return tuple(v for _, v in self.points)
+
+    def spec(self) -> str:
+        return ",".join(f"{s}:{v}" for s, v in self.points)
+
+
+def _ramp_pairs(spec, option: str) -> list[tuple[object, object]]:
+    if isinstance(spec, dict):
+        return list(spec.items())
+    if isinstance(spec, (list, tuple)):
+        out = []
+        for item in spec:
+            if isinstance(item, str):
+                out.extend(_ramp_pairs(item, option))
+            elif isinstance(item, (list, tuple)) and len(item) == 2:
+                out.append((item[0], item[1]))
+            else:
+                raise ValueError(f"{option}: entry {item!r} is not a STEP:SIZE pair")
+        return out
+    if isinstance(spec, str):
+        out = []
+        for part in spec.replace(" ", "").split(","):
+            if not part:
+                continue
+            if part.count(":") != 1:
+                raise ValueError(f"{option}: entry {part!r} is not STEP:SIZE (expected e.g. '0:8,100:16')")
+            out.append(tuple(part.split(":")))
+        return out
+    raise ValueError(f"{option}: expected 'STEP:SIZE,...', not {spec!r}")
+
+
+def _as_int(x, option: str, what: str) -> int:
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if isinstance(x, str):
+        with contextlib.suppress(ValueError):
+            return int(x.strip())
+    raise ValueError(f"{option}: {what} {x!r} is not an integer")
+
+
+def parse_ramp(spec, option: str) -> Ramp:
+    """Parse and check a ramp: the first step is 0, steps strictly increase, sizes are positive.
+    Errors are ``ValueError`` naming ``option`` (e.g. ``--batch-ramp``)."""
+    pairs = _ramp_pairs(spec, option)
+    if not pairs:
+        raise ValueError(f"{option}: empty ramp (expected e.g. '0:8,100:16')")
+    points = tuple((_as_int(s, option, "step"), _as_int(v, option, "size")) for s, v in pairs)
+    if points[0][0] != 0:
+        raise ValueError(f"{option}: the first entry must be at step 0, not {points[0][0]}")
+    for (s0, _), (s1, _) in itertools.pairwise(points):
+        if s1 <= s0:
+            raise ValueError(f"{option}: steps must increase strictly ({s0} then {s1})")
+    for s, v in points:
+        if v <= 0:
+            raise ValueError(f"{option}: size {v} at step {s} must be positive")
+    return Ramp(points)

@@ -42,6 +42,7 @@ class Trainer(Stateful):
             torch.set_num_threads(cfg.cpu_threads)
         device = resolve_device(cfg.device)
         self.dist = d = init_distributed(cfg.dp, cfg.tp, device)
+        cfg.validate(d.dp)  # ramp batch sizes must split over dp x grad_accum_steps
         self.device = device
         self.out = Path(cfg.out)
         if d.is_main:
@@ -62,7 +63,7 @@ class Trainer(Stateful):
         )
         phases = ("mix", "anneal") if self.schedule.anneal_steps else ("mix",)
         self.loader = TrainLoader(
-            self.manifest, self.tokenizer, cfg.seq_len, cfg.global_batch_size, d.dp_rank, d.dp, cfg.grad_accum_steps, phases
+            self.manifest, self.tokenizer, cfg.seq_len_at(0), cfg.batch_size_at(0), d.dp_rank, d.dp, cfg.grad_accum_steps, phases
         )
         if self.schedule.anneal_steps and not self.loader.has_phase("anneal"):
             raise ValueError(f"--anneal-tokens {cfg.anneal_tokens} but {self.manifest.path} lists no anneal files")
@@ -102,9 +103,7 @@ class Trainer(Stateful):
         )
 
         # ---- metrics
-        self.flops_per_token = flops_per_token(
-            self.n_params_non_emb, self.margs.n_layers, self.margs.n_heads, self.margs.head_dim, cfg.seq_len
-        )
+        self.flops_per_token = self._flops_per_token(cfg.seq_len_at(0))
         self.peak = peak_flops(device)
         self.step = 0
         self.tokens_seen = 0
@@ -127,12 +126,21 @@ class Trainer(Stateful):
                 f"[curation.train] {cfg.flavour}: {self.n_params / 1e6:.2f}M params "
                 f"({self.n_params_non_emb / 1e6:.2f}M non-embedding), vocab {self.margs.vocab_size}, "
                 f"world {d.world_size} (dp {d.dp} x tp {d.tp}) on {device.type}, attention {backend}, "
-                f"{'bf16' if self.bf16 else 'fp32'}, {cfg.steps} steps x {cfg.tokens_per_step} tokens, "
+                f"{'bf16' if self.bf16 else 'fp32'}, {cfg.steps} steps x {self._step_shape_text()}, "
                 f"anneal {self.schedule.anneal_steps} steps{where}",
                 flush=True,
             )
 
     # ------------------------------------------------------------------------------------------
+    def _flops_per_token(self, seq_len: int) -> int:
+        return flops_per_token(self.n_params_non_emb, self.margs.n_layers, self.margs.n_heads, self.margs.head_dim, seq_len)
+
+    def _step_shape_text(self) -> str:
+        cfg = self.cfg
+        if not (cfg.batch_ramp or cfg.seq_len_ramp):
+            return f"{cfg.tokens_per_step} tokens"
+        return f"ramped batch [{cfg.batch_ramp or cfg.global_batch_size}] x seq len [{cfg.seq_len_ramp or cfg.seq_len}]"
+
     def _setup_tokenizer(self):
         cfg, d = self.cfg, self.dist
         if cfg.tokenizer:
@@ -203,13 +211,16 @@ class Trainer(Stateful):
     def train(self) -> list[dict]:
         cfg = self.cfg
         records = []
-        tokens_per_step = cfg.tokens_per_step
         try:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
                 phase = self.schedule.phase(self.step)
                 lr = self.schedule.lr(self.step)
-                batches = self.loader.next_batches("anneal" if phase == "anneal" else "mix")
+                # ramps: this step's sizes are a function of the step, so a resumed run gets them back
+                bsz, slen = cfg.batch_size_at(self.step), cfg.seq_len_at(self.step)
+                tokens_per_step = bsz * slen
+                fpt = self._flops_per_token(slen)
+                batches = self.loader.next_batches("anneal" if phase == "anneal" else "mix", bsz, slen)
                 loss, gnorm = self.train_step(batches, lr)
                 if self.device.type == "cuda":
                     torch.cuda.synchronize()
@@ -223,10 +234,12 @@ class Trainer(Stateful):
                     "loss": loss,
                     "lr": lr,
                     "grad_norm": gnorm,
+                    "batch_size": bsz,
+                    "seq_len": slen,
                     "tokens": self.tokens_seen,
                     "tokens_per_s": tps,
                     "step_time_s": dt,
-                    "mfu": (tps * self.flops_per_token / (self.dist.world_size * self.peak)) if self.peak else None,
+                    "mfu": (tps * fpt / (self.dist.world_size * self.peak)) if self.peak else None,
                 }
                 if self.device.type == "cuda":
                     rec["max_mem_gib"] = torch.cuda.max_memory_allocated(self.device) / 2**30
