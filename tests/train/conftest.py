@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 DATA = Path(__file__).parent / "data" / "fixture_docs.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # train_helpers, for the test modules
 
 
 def _docs() -> list[dict]:

@@ -3,10 +3,10 @@ counted in ramped tokens, exact resume in the middle of a ramp, and FSDP dp=2 = 
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
+from train_helpers import read_metrics, run_trainer, tiny_config
 
 from curation.train.config import TrainConfig, load_config
 from curation.train.data import DocReader, Manifest, PackedStream, TrainLoader
@@ -20,34 +20,14 @@ SEQ_RAMP = "0:32,3:64"  # steps 0-2: 32 tokens; 3-4: 64
 TOL = 1e-5
 
 
-def _run(cfgd: dict) -> None:
-    Trainer(TrainConfig(**cfgd)).train()
-
-
-def _records(out) -> list[dict]:
-    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-
-
 def _base(manifest_path, tokenizer_path, out, **kw) -> dict:
-    d = dict(
-        manifest=str(manifest_path),
-        tokenizer=str(tokenizer_path),
-        flavour="tiny",
-        seq_len=64,
-        batch_ramp=BATCH_RAMP,
-        seq_len_ramp=SEQ_RAMP,
-        steps=STEPS,
-        warmup_steps=1,
-        lr=1e-2,
-        grad_clip=0.3,
-        decay="constant",
-        anneal_tokens=300,  # the last two steps (4 x 64 tokens each) come from the anneal set
-        out=str(out),
-        save_final=False,
-        resume=True,
-    )
-    d.update(kw)
-    return d
+    return tiny_config(manifest_path, tokenizer_path, out, **{
+        "batch_ramp": BATCH_RAMP,
+        "seq_len_ramp": SEQ_RAMP,
+        "steps": STEPS,
+        "anneal_tokens": 300,  # the last two steps (4 x 64 tokens each) come from the anneal set
+        **kw,
+    })
 
 
 # ---- parsing and validation ------------------------------------------------------------------
@@ -152,8 +132,8 @@ def test_loader_shapes_follow_the_sizes_and_pack_the_same_stream(manifest_path, 
 def reference(manifest_path, tokenizer_path, tmp_path_factory):
     """An uninterrupted ramped single-process run with checkpoints at steps 2 and 4."""
     out = tmp_path_factory.mktemp("ramped")
-    _run(_base(manifest_path, tokenizer_path, out, checkpoint_every=2))
-    return out, _records(out)
+    run_trainer(_base(manifest_path, tokenizer_path, out, checkpoint_every=2))
+    return out, read_metrics(out)
 
 
 def test_metrics_record_the_ramped_sizes(reference):
@@ -173,8 +153,8 @@ def test_resume_mid_ramp_is_exact(reference, manifest_path, tokenizer_path, tmp_
     (out / "checkpoints").mkdir(parents=True)
     # step 2: the batch size has just grown, the sequence length grows one step later
     shutil.copytree(ref_out / "checkpoints" / "step-00000002", out / "checkpoints" / "step-00000002")
-    _run(_base(manifest_path, tokenizer_path, out))
-    got = _records(out)
+    run_trainer(_base(manifest_path, tokenizer_path, out))
+    got = read_metrics(out)
     assert [r["step"] for r in got] == [3, 4, 5]
     assert [(r["batch_size"], r["seq_len"], r["tokens"]) for r in got] == [
         (r["batch_size"], r["seq_len"], r["tokens"]) for r in ref[2:]
@@ -185,8 +165,8 @@ def test_resume_mid_ramp_is_exact(reference, manifest_path, tokenizer_path, tmp_
 def test_ramped_fsdp_dp2_equals_one_process(launch, reference, manifest_path, tokenizer_path, tmp_path):
     _, ref = reference
     out = tmp_path / "dp2"
-    launch(2, _run, _base(manifest_path, tokenizer_path, out))
-    got = _records(out)
+    launch(2, run_trainer, _base(manifest_path, tokenizer_path, out))
+    got = read_metrics(out)
     assert [(r["batch_size"], r["seq_len"]) for r in got] == [(r["batch_size"], r["seq_len"]) for r in ref]
     assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in ref], abs=TOL, rel=0)
     assert abs(ref[-1]["loss"] - ref[0]["loss"]) > 0.05  # the losses moved
