@@ -28,7 +28,7 @@ def main(args) -> int:
     layout = run_pipeline(cfg, args.input, args.output,
                           RunOptions(workers=args.workers, address=args.address, progress=not args.quiet))
     if not args.quiet:
-        print(format_status(run_status(layout.root)))
-        print(f"\noutput:  {layout.root}\nsummary: curate status {layout.root}\n"
-              f"query:   curate query {layout.root} \"SELECT reason, count(*) FROM rejected GROUP BY 1\"")
+        print(format_status(run_status(layout)))
+        print(f"\noutput:  {layout.uri}\nsummary: curate status {layout.uri}\n"
+              f"query:   curate query {layout.uri} \"SELECT reason, count(*) FROM rejected GROUP BY 1\"")
     return 0

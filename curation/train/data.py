@@ -17,7 +17,6 @@ the checkpoint holds), so the loader's state stays the same few integers plus to
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,43 +27,7 @@ import torch
 PHASES = ("mix", "anneal")
 
 
-class Manifest:
-    """A run's ``manifest.json`` (format ``curation.mix/1``); file paths are relative to it."""
-
-    def __init__(self, path: str | Path, text_column: str | None = None):
-        self.path = Path(path)
-        if self.path.is_dir():
-            self.path = self.path / "manifest.json"
-        if not self.path.is_file():
-            raise FileNotFoundError(f"manifest not found: {self.path}")
-        try:
-            self.raw = json.loads(self.path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{self.path}: not valid JSON ({e})") from None
-        fmt = self.raw.get("format", "")
-        if not str(fmt).startswith("curation.mix/"):
-            raise ValueError(f"{self.path}: unknown manifest format {fmt!r} (expected curation.mix/1)")
-        self.root = self.path.parent
-        self.text_column = text_column or self.raw.get("text_column", "text")
-
-    def files(self, phase: str) -> list[Path]:
-        section = self.raw.get(phase) or {}
-        out = [self.root / f for f in section.get("files", [])]
-        for f in out:
-            if not f.is_file():
-                raise FileNotFoundError(f"{self.path}: {phase} file missing: {f}")
-        return out
-
-    def tokens(self, phase: str) -> int:
-        return int(sum((self.raw.get(phase) or {}).get("tokens", {}).values()))
-
-    def iter_texts(self, phase: str = "mix"):
-        for f in self.files(phase):
-            pf = pq.ParquetFile(f)
-            for batch in pf.iter_batches(columns=[self.text_column], batch_size=1024):
-                for t in batch.column(0).to_pylist():
-                    if t:
-                        yield t
+from curation.run.manifest import Manifest  # noqa: E402  (the run package owns manifest.json)
 
 
 class DocReader:
