@@ -126,7 +126,9 @@ def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shard
         workers = max(1, min(workers, len(shards) or 1))
         gpus = int(resources.get("GPU", 0))
         config = cfg.model_dump(mode="json")
-        pools = _Pools(ray, config, layout.uri, opts.fault, workers, min(gpus, len(shards) or 1))
+        remote = not layout.is_local or any(not fsx.is_local(p) for p in inputs)
+        pools = _Pools(ray, config, layout.uri, opts.fault, workers, min(gpus, len(shards) or 1),
+                       fsx.storage_env() if remote else None)
         if opts.progress:
             print(f"curation: {len(shards)} shards, {workers} workers"
                   + (f" (+{pools.gpu_workers} GPU workers for model stages)" if pools.gpu_workers else "")
@@ -153,8 +155,10 @@ class _Pools:
     """Long-lived worker actors: a CPU pool for every group, and - only when the cluster has GPUs -
     a pool with one GPU per actor for groups holding a model-bearing operator (``uses_model``)."""
 
-    def __init__(self, ray, config: dict, root: str, fault: str | None, cpu_workers: int, gpu_workers: int):
+    def __init__(self, ray, config: dict, root: str, fault: str | None, cpu_workers: int, gpu_workers: int,
+                 env: dict | None = None):
         self.ray = ray
+        self.env = env or {}
         self.args = (config, root, fault)
         self.cpu_workers = cpu_workers
         self.gpu_workers = gpu_workers
@@ -162,6 +166,8 @@ class _Pools:
         self.gpu: list = []
 
     def _start(self, n: int, **resources) -> list:
+        if self.env:  # the driver's storage settings reach the workers (endpoint, region, credentials)
+            resources["runtime_env"] = {"env_vars": self.env}
         actor = self.ray.remote(ShardWorker).options(max_restarts=-1, max_task_retries=3, **resources)
         return [actor.remote(*self.args) for _ in range(n)]
 

@@ -35,6 +35,17 @@ def is_local(path: str) -> bool:
     return not is_uri(path) or urlparse(str(path)).scheme == "file"
 
 
+#: environment variables that configure object-store access; the runner passes the driver's to
+#: its Ray workers so that a run started with them works the same on every worker
+STORAGE_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+               "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+               "GOOGLE_APPLICATION_CREDENTIALS")
+
+
+def storage_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in STORAGE_ENV if os.environ.get(k)}
+
+
 @lru_cache(maxsize=32)
 def _filesystem(scheme: str, netloc: str) -> pafs.FileSystem:
     if scheme == "s3":
