@@ -76,7 +76,9 @@ class Shard:
 
     @property
     def name(self) -> str:
-        return f"part-{self.index:05d}"
+        from curation.run.layout import RunLayout
+
+        return RunLayout.shard_name(self.index)
 
 
 def discover(paths: list[str]) -> list[FilePart]:

@@ -100,6 +100,11 @@ class RunLayout:
         """Group ``index`` (0-based) writes ``<index+1:02d>-<last stage>``."""
         return f"{index + 1:02d}-{last_stage}"
 
+    @staticmethod
+    def shard_name(index: int) -> str:
+        """The file stem of shard ``index`` in every folder (``part-00003``)."""
+        return PART.format(index)
+
     def kept_dir(self, group_name: str) -> str:
         return self.path(group_name)
 
