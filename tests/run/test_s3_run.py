@@ -114,6 +114,9 @@ def test_trainer_manifest_reads_s3(remote):
     files = m.files("mix")
     assert files and all(str(f).startswith("s3://") for f in files)
     assert next(m.iter_texts("mix"))
+    from curation.train.data import DocReader
+
+    assert len(DocReader(files, m.text_column).read(3)) == 3  # the trainer's reader opens s3:// URIs
 
 
 def test_crash_then_resume_with_one_worker_gives_the_two_worker_bytes(remote):
