@@ -195,10 +195,15 @@ def _finalize_global(layout: RunLayout, group: Group) -> None:
     stage = group.stages[0].name
     if not fsx.exists(layout.fs, layout.decisions_dir(stage)) and manifest.exists(layout):
         return  # a finished run, re-run: nothing to redo
-    names = sorted(committed_names(layout.fs, layout.kept_dir(group.name)))
-    summaries = [read_json(layout.fs, layout.summary(stage, n)) for n in names]
+    names = committed_names(layout.fs, layout.kept_dir(group.name))
+    summaries = [read_json(layout.fs, i.path)
+                 for i in committed(layout.fs, layout.summaries_dir(stage), suffix=".json")
+                 if fsx.basename(i.path)[: -len(".json")] in names]  # sorted by shard
     result = op.finalize(summaries, load_decisions(layout, stage), layout.uri)
-    manifest.write(layout, result)
+    if "format" in result or not manifest.exists(layout):
+        manifest.write(layout, result)  # the mix: a whole manifest
+    else:
+        manifest.update(layout, **result)  # a later stage: its own sections
 
 
 def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
