@@ -80,8 +80,10 @@ def resolve(uri: str | os.PathLike) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), os.path.realpath(p.path)
     if p.scheme in ("hdfs", "viewfs"):
         return _filesystem(p.scheme, p.netloc), p.path.rstrip("/") or "/"
-    path = (p.netloc + p.path).rstrip("/")
-    return _filesystem(p.scheme, p.netloc), path
+    fs = _filesystem(p.scheme, p.netloc)
+    if isinstance(fs, pafs.PyFileSystem):  # fsspec: its own path convention (memory:// paths start with /)
+        return fs, fs.handler.fs._strip_protocol(s).rstrip("/")
+    return fs, (p.netloc + p.path).rstrip("/")
 
 
 def to_uri(fs: pafs.FileSystem, path: str) -> str:

@@ -1,4 +1,5 @@
-"""One round trip per file format of the run folder, on a local disk and on S3 (moto on loopback)."""
+"""One round trip per file format of the run folder, on a local disk, on S3 (moto on loopback) and on
+an fsspec filesystem (``memory://``)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from curation.run import commit, lock, manifest, progress, record, views
 from curation.run.layout import RunLayout
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "fsspec"])
 def layout(request, tmp_path):
     if request.param == "local":
         return RunLayout(tmp_path / "run")
+    if request.param == "fsspec":  # a scheme pyarrow has no filesystem for: through fsspec
+        return RunLayout(f"memory://formats/{tmp_path.name}")
     server = request.getfixturevalue("s3_server")
     return RunLayout(f"s3://{server['bucket']}/formats/{tmp_path.name}")
 
