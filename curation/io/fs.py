@@ -163,9 +163,19 @@ def open_binary(uri: str):
     return fs.open_input_file(path)
 
 
+#: sizes of remote files seen in a listing: planning a run over 100k objects needs no HEAD per object
+_SIZES: dict[str, int] = {}
+
+
+def remember_size(uri: str, n: int) -> None:
+    _SIZES[uri] = n
+
+
 def size(uri: str) -> int:
     if not is_uri(uri):
         return os.path.getsize(uri)
+    if uri in _SIZES:
+        return _SIZES[uri]
     fs, path = resolve(uri)
     return fs.get_file_info(path).size
 

@@ -129,6 +129,7 @@ def _discover_uri(given: str) -> list[FilePart]:
         kind = file_kind(i.path)
         if kind:
             out.append(FilePart(root + "/" + i.path[len(path):].lstrip("/"), kind, root))
+            fsx.remember_size(out[-1].path, i.size)
     return out
 
 
