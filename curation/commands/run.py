@@ -1,4 +1,4 @@
-"""curate run PIPELINE --input PATH... --output DIR [--workers N] [--address ADDR] [--quiet]"""
+"""curate run PIPELINE --input PATH... --output DIR [--workers N] [--address ADDR] [--quiet | --verbose]"""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ def register(sub) -> None:
                    help="parallel workers (default: every CPU of the local machine or cluster)")
     r.add_argument("--address", default=None,
                    help="Ray cluster address (default: $RAY_ADDRESS, else an in-process local Ray)")
-    r.add_argument("--quiet", "-q", action="store_true", help="no progress bars or summary")
+    loud = r.add_mutually_exclusive_group()
+    loud.add_argument("--quiet", "-q", action="store_true",
+                      help="print nothing but errors (no progress bars or summary)")
+    loud.add_argument("--verbose", "-v", action="store_true",
+                      help="also print Ray's logs and the workers' output (by default they go to "
+                           "OUTPUT/logs/run.log)")
     r.set_defaults(func=main)
 
 
@@ -26,7 +31,8 @@ def main(args) -> int:
 
     cfg = load_pipeline(args.pipeline)
     layout = run_pipeline(cfg, args.input, args.output,
-                          RunOptions(workers=args.workers, address=args.address, progress=not args.quiet))
+                          RunOptions(workers=args.workers, address=args.address, progress=not args.quiet,
+                                     verbose=args.verbose))
     if not args.quiet:
         print(format_status(run_status(layout.root)))
         print(f"\noutput:  {layout.root}\nsummary: curate status {layout.root}\n"

@@ -43,6 +43,8 @@ class RunOptions:
     workers: int | None = None
     address: str | None = None
     progress: bool = True
+    #: Print Ray's and the workers' logs instead of writing them to ``<output>/logs/run.log``.
+    verbose: bool = False
     #: Test hook: ``crash:<stage>:<shard index>`` or ``kill:<stage>:<shard index>``.
     fault: str | None = None
 
@@ -91,18 +93,10 @@ def _check_or_write_run_json(layout: RunLayout, record: dict) -> bool:
     return False
 
 
-def _init_ray(opts: RunOptions):
-    import ray
+def _init_ray(opts: RunOptions, root):
+    from curation.engine.cluster import log_path, start
 
-    if ray.is_initialized():
-        return ray, False
-    address = opts.address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, log_to_driver=True)
-    else:
-        ray.init(address="local", num_cpus=opts.workers or os.cpu_count(), include_dashboard=False,
-                 log_to_driver=True)
-    return ray, True
+    return start(opts.address, opts.workers, log_path(root), verbose=opts.verbose)
 
 
 def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunOptions | None = None) -> RunLayout:
@@ -113,7 +107,8 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
     if resumed:
         _remove_stale_temporaries(layout)
     groups = plan_groups(cfg)
-    ray, owns_ray = _init_ray(opts)
+    cluster = _init_ray(opts, layout.root)
+    ray = cluster.ray
     try:
         resources = ray.cluster_resources()
         workers = opts.workers or max(1, int(resources.get("CPU", 1)))
@@ -138,8 +133,7 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
             pools.kill()
         shutil.rmtree(layout.root / "_work", ignore_errors=True)
     finally:
-        if owns_ray:
-            ray.shutdown()
+        cluster.stop()
     return layout
 
 

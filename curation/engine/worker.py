@@ -7,6 +7,7 @@ loaded) once per worker and reused for every shard; tests can call it directly w
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Callable, Iterator
 
@@ -41,7 +42,8 @@ class FaultInjected(RuntimeError):
 
 def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) -> None:
     """Test hook (``RunOptions.fault`` or ``$CURATION_FAULT``): ``crash:<stage>:<i>`` raises in
-    shard ``i`` of ``stage``; ``kill:<stage>:<i>`` kills the worker process there, once."""
+    shard ``i`` of ``stage``; ``kill:<stage>:<i>`` kills the worker process there, once;
+    ``hang:<stage>:<i>`` sleeps there for an hour."""
     spec = spec or os.environ.get("CURATION_FAULT")
     if not spec:
         return
@@ -50,6 +52,9 @@ def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) 
         return
     if kind == "crash":
         raise FaultInjected(f"injected failure in stage {stage}, shard {shard.name}")
+    if kind == "hang":  # a run that stays up, for tests that look at or signal a live run
+        print(f"fault: hanging in stage {stage}, shard {shard.name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
     if kind == "kill":
         marker = layout.root / "_work" / f".killed-{stage}-{shard.index}"
         if not marker.exists():
