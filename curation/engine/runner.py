@@ -23,7 +23,7 @@ from curation.engine.layout import RunLayout
 from curation.engine.plan import Group, build_operator, plan_groups
 from curation.engine.progress import StageProgress
 from curation.engine.worker import ShardWorker
-from curation.io.sources import READ_STAGE, Shard, plan_shards
+from curation.io.sources import READ_STAGE, Shard, file_size, plan_shards
 from curation.operators import operator_class
 
 #: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
@@ -231,7 +231,7 @@ def _input_bytes(layout: RunLayout, group: Group, shard: Shard) -> int:
     """Bytes a shard brings to ``group``: its input files, or the previous group's output
     (group ``i`` writes ``<i+1:02d>-<stage>/``, so group ``i``'s input folder is ``<i:02d>-*``)."""
     if group.reads_input:
-        return sum(os.path.getsize(p.path) for p in shard.parts)
+        return sum(file_size(p.path) for p in shard.parts)  # 0 for a dangling symlink
     return sum(f.stat().st_size for f in layout.root.glob(f"{group.index:02d}-*/{shard.name}.parquet"))
 
 
@@ -239,8 +239,7 @@ def _run_map_group(ray, pool, layout, group: Group, shards, opts):
     todo = _todo(layout, group, shards)
     label = "+".join(([READ_STAGE] if group.reads_input else []) + group.stage_names)
     progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress, run_dir=layout.root)
-    calls = [(f"shard {s.name} ({', '.join(p.path for p in s.parts[:3])})", "run_map", (group.index, s))
-             for s in todo]
+    calls = [(f"shard {s.name}", "run_map", (group.index, s)) for s in todo]  # the worker's error names the file
     _dispatch(ray, pool, calls, progress, f"stage {label}")
 
 

@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -38,6 +39,27 @@ STATS_SCHEMA = pa.schema(
 
 class FaultInjected(RuntimeError):
     """Raised on purpose by the fault spec ``crash:<stage>:<shard>`` (tests of resume)."""
+
+
+class StageFailed(RuntimeError):
+    """An operator raised; the message names the stage and the input files of the batch."""
+
+
+#: At most this many files are named in a :class:`StageFailed` message.
+MAX_FILES_NAMED = 5
+
+
+def _source_files(table: pa.Table) -> str:
+    """The distinct input files of a batch's documents (``source`` is ``path#record``)."""
+    if schema.SOURCE not in table.column_names:
+        return "(unknown files)"
+    files: list[str] = []
+    for source in pc.unique(table.column(schema.SOURCE)).to_pylist():
+        path = (source or "").rsplit("#", 1)[0]
+        if path not in files:
+            files.append(path)
+    more = f" and {len(files) - MAX_FILES_NAMED} more" if len(files) > MAX_FILES_NAMED else ""
+    return ", ".join(files[:MAX_FILES_NAMED]) + more
 
 
 def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) -> None:
@@ -126,7 +148,11 @@ class ShardWorker:
                     _maybe_fault(self.fault, name, shard, self.layout)
                     t0 = time.perf_counter()
                     n_in = table.num_rows
-                    res = step(table) if n_in else OpResult(table, table.slice(0, 0))
+                    try:
+                        res = step(table) if n_in else OpResult(table, table.slice(0, 0))
+                    except Exception as e:
+                        raise StageFailed(f"stage {name} failed on documents from {_source_files(table)}: "
+                                          f"{type(e).__name__}: {e}") from e
                     counters[name].add(n_in, res.kept.num_rows, res.rejected.num_rows, time.perf_counter() - t0)
                     if res.kept.num_rows + res.rejected.num_rows != n_in:
                         raise RuntimeError(
