@@ -30,9 +30,14 @@ def main(args) -> int:
     from curation.status import format_status, run_status
 
     cfg = load_pipeline(args.pipeline)
-    layout = run_pipeline(cfg, args.input, args.output,
-                          RunOptions(workers=args.workers, address=args.address, progress=not args.quiet,
-                                     verbose=args.verbose))
+    try:
+        layout = run_pipeline(cfg, args.input, args.output,
+                              RunOptions(workers=args.workers, address=args.address, progress=not args.quiet,
+                                         verbose=args.verbose))
+    except OSError as e:  # a full disk while writing run.json names no file: name the run folder
+        if e.filename is None and e.errno is not None:
+            raise OSError(e.errno, e.strerror, args.output) from e
+        raise
     if not args.quiet:
         print(format_status(run_status(layout.root)))
         print(f"\noutput:  {layout.root}\nsummary: curate status {layout.root}\n"
