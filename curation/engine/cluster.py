@@ -55,10 +55,16 @@ class Cluster:
     watchdog: subprocess.Popen | None = None
     log_file: object | None = None
     _saved_logger: tuple | None = None
+    _saved_loopback: tuple | None = None
 
     def stop(self) -> None:
-        if self.owned:
-            self.ray.shutdown()
+        try:
+            if self.owned:
+                self.ray.shutdown()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         if self.watchdog is not None:
             self.watchdog.stdin.close()  # the watchdog cleans up what shutdown left, then exits
             try:
@@ -73,6 +79,8 @@ class Cluster:
             ray_logger.setLevel(level)
         if self.log_file is not None:
             self.log_file.close()
+        if self._saved_loopback is not None:
+            _restore_loopback(*self._saved_loopback)
 
 
 def start(address: str | None, num_cpus: int | None, log_file: str | os.PathLike | None,
@@ -84,31 +92,50 @@ def start(address: str | None, num_cpus: int | None, log_file: str | os.PathLike
     if ray.is_initialized():
         return Cluster(ray, owned=False)
     address = address or os.environ.get("RAY_ADDRESS")
-    if not address:
-        _loopback_only()
-    sink, saved = (None, None) if verbose or log_file is None else _ray_logs_to(log_file)
-    before = _child_pids()
-    if address:
-        ray.init(address=address, log_to_driver=True, configure_logging=verbose)
-    else:
-        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-                 log_to_driver=True, configure_logging=verbose)
-    cluster = Cluster(ray, owned=True, log_file=sink, _saved_logger=saved)
-    if sink is not None:
-        _workers_output_to(sink)
-    if not address:
-        cluster.watchdog = _start_watchdog(sorted(_child_pids() - before))
+    cluster = Cluster(ray, owned=False)
+    try:
+        if not address:
+            cluster._saved_loopback = loopback_only()
+        if not verbose and log_file is not None:
+            cluster.log_file, cluster._saved_logger = _ray_logs_to(log_file)
+        before = _child_pids()
+        if address:
+            ray.init(address=address, log_to_driver=True, configure_logging=verbose)
+        else:
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                     log_to_driver=True, configure_logging=verbose)
+        cluster.owned = True
+        if cluster.log_file is not None:
+            _workers_output_to(cluster.log_file)
+        if not address:
+            cluster.watchdog = _start_watchdog(sorted(_child_pids() - before))
+    except BaseException:
+        cluster.owned = True  # a half-started local Ray is shut down too
+        cluster.stop()
+        raise
     return cluster
 
 
-def _loopback_only() -> None:
+def loopback_only() -> tuple:
     """Ray's desktop mode: the node IP (and so every server's bind address) is 127.0.0.1. The
     variable is read when Ray is imported and inherited by Ray's processes; the constant already
-    imported in this process is set too."""
-    os.environ[LOOPBACK_ENV] = "0"
+    imported in this process is set too. Returns what :func:`_restore_loopback` puts back."""
     from ray._private import ray_constants
 
+    saved = (os.environ.get(LOOPBACK_ENV), ray_constants.ENABLE_RAY_CLUSTER)
+    os.environ[LOOPBACK_ENV] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
+    return saved
+
+
+def _restore_loopback(env_value: str | None, constant: bool) -> None:
+    from ray._private import ray_constants
+
+    if env_value is None:
+        os.environ.pop(LOOPBACK_ENV, None)
+    else:
+        os.environ[LOOPBACK_ENV] = env_value
+    ray_constants.ENABLE_RAY_CLUSTER = constant
 
 
 def _ray_logs_to(path: str | os.PathLike):
@@ -133,9 +160,8 @@ def _ray_logs_to(path: str | os.PathLike):
 def _workers_output_to(sink) -> None:
     """Replace Ray's printer of workers' output (stdout/stderr lines sent to the driver) with one
     that writes them to ``sink``."""
-    from ray._private.worker import global_worker_stdstream_dispatcher as dispatcher
-
     from ray._private.worker import filter_autoscaler_events
+    from ray._private.worker import global_worker_stdstream_dispatcher as dispatcher
 
     def write(data: dict) -> None:
         lines = data.get("lines", [])
