@@ -16,7 +16,8 @@ and the line, row or record - a value of the wrong type (``bad_type``), a string
 Unicode (a lone surrogate) or a file name that is not UTF-8 (``undecodable``), a record over
 ``max_record_bytes`` (``too_large``, JSONL lines included, never read whole), a file that cannot
 be opened (a symlink loop, a dangling symlink: ``unreadable_file``), a file that holds no record
-(``empty``), a WARC record cut short (``truncated_file``). An unexpected error inside a reader
+(``empty``), a WARC record cut short (``truncated_file``), a record whose id repeats an earlier
+one of the same file (``duplicate_id``). An unexpected error inside a reader
 also becomes an ``unreadable_file`` row for that file, and the rest of the shard is read.
 """
 
@@ -433,9 +434,17 @@ def read_part(part: FilePart, max_record_bytes: int = 64 << 20) -> Iterator[dict
         yield _reject_row(part, "undecodable", "file name is not valid UTF-8; rename the file to read it")
         return
     rows = 0
+    seen: set[str] = set()  # ids of this file's documents: a repeated one is rejected
     try:
         for row in _READERS[part.kind](part, max_record_bytes):
             rows += 1
+            if schema.REASON not in row:
+                if row[schema.ID] in seen:
+                    where = row[schema.SOURCE].rsplit("#", 1)[-1]
+                    row = _reject_row(part, "duplicate_id", f"record #{where} repeats the id of an earlier "
+                                      f"record of this file", row[schema.URL], row[schema.SOURCE])
+                else:
+                    seen.add(row[schema.ID])
             yield row
     except Exception as e:  # a reader bug or a library error on a hostile file: this file only
         rows += 1

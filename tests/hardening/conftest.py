@@ -29,7 +29,8 @@ MOJIBAKE = "Café crème, naïve résumé — “quoted” façade"
 
 #: file (relative to the corpus folder) -> read-stage reasons it must give
 EXPECTED: dict[str, list[str]] = {
-    "types.jsonl": ["bad_type", "bad_type", "bad_type", "undecodable", "bad_json", "bad_json", "bad_json"],
+    "types.jsonl": ["bad_type", "bad_type", "bad_type", "undecodable", "bad_json", "bad_json", "bad_json",
+                    "duplicate_id"],
     "huge-line.jsonl": ["too_large"],
     "int-text.parquet": ["bad_type", "bad_type", "bad_type"],
     NON_UTF8_NAME: ["undecodable"],
