@@ -403,7 +403,7 @@ def _read_jsonl(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
                     row = json.loads(line)
                     if not isinstance(row, dict):
                         raise ValueError("not a JSON object")
-                except ValueError as e:  # UnicodeDecodeError (bytes not UTF-8) included
+                except (ValueError, RecursionError) as e:  # bytes not UTF-8, nesting too deep
                     yield _reject_row(part, "bad_json", f"line {n + 1}: {e}", None, n)
                     continue
                 yield _row_doc(part, row, n, max_record_bytes, f"line {n + 1}")

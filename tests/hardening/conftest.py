@@ -30,7 +30,7 @@ MOJIBAKE = "Café crème, naïve résumé — “quoted” façade"
 #: file (relative to the corpus folder) -> read-stage reasons it must give
 EXPECTED: dict[str, list[str]] = {
     "types.jsonl": ["bad_type", "bad_type", "bad_type", "undecodable", "bad_json", "bad_json", "bad_json",
-                    "duplicate_id"],
+                    "duplicate_id", "bad_json", "bad_json"],
     "huge-line.jsonl": ["too_large"],
     "int-text.parquet": ["bad_type", "bad_type", "bad_type"],
     NON_UTF8_NAME: ["undecodable"],
@@ -79,6 +79,8 @@ def build(root: Path) -> Path:
         json.dumps({"id": "t-dup", "url": "https://hostile.example/dup-1", "text": "a duplicate id, first"}),
         json.dumps({"id": "t-dup", "url": "https://hostile.example/dup-2", "text": "a duplicate id, second"}),
         json.dumps({"id": "t-ok", "url": "https://hostile.example/ok", "text": "A plain good row among bad ones."}),
+        '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}",  # nesting deeper than the JSON parser goes
+        '{"id": "t-digits", "text": ' + "7" * 5000 + "}",  # an integer too long to convert
         "",
     ]
     data = "\n".join(lines).encode("utf-8")
