@@ -34,6 +34,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (UserError, ConfigError, InputError, RunError, FileNotFoundError)
 
 
+#: Exit status after Ctrl-C (128 + SIGINT, the shell's convention).
+EXIT_INTERRUPTED = 130
+#: Exit status for an operating-system error (a full disk, a read-only folder).
+EXIT_OS_ERROR = 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -41,3 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as e:
         print(f"curate: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("curate: interrupted; committed work is kept - run the same command again to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as e:  # ENOSPC, EACCES, EROFS ...: the system's message names the path
+        print(f"curate: error: {e}", file=sys.stderr)
+        return EXIT_OS_ERROR

@@ -10,24 +10,33 @@ output:
   keep_rejected_text: true # rejected rows keep the extracted text (never the html)
 stages:
   - op: extract            # an operator from curation.operators.REGISTRY
-    name: extract          # optional; defaults to op; must be unique
+    name: extract          # optional; defaults to op; unique; a plain identifier (folder names)
     engine: trafilatura    # every other key is a parameter of the operator, validated by it
 ```
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curation.operators import operator_class
 
 
 class ConfigError(ValueError):
     """A pipeline file that does not validate; the message names the file and the field."""
+
+
+#: A stage name becomes a folder name (``NN-<name>/``, ``rejected/<name>/``) and a DuckDB view
+#: name: letters, digits and ``_``, starting with a letter or ``_``; no ``/``, ``..`` or spaces.
+STAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_STAGE_NAME_RULE = "must be a plain identifier (letters, digits, '_'; at most 64 characters, not starting with a digit)"
+#: Parquet codecs (pyarrow.parquet.write_table's ``compression``).
+PARQUET_CODECS = ("none", "snappy", "gzip", "brotli", "lz4", "zstd")
 
 
 class InputConfig(BaseModel):
@@ -44,8 +53,20 @@ class InputConfig(BaseModel):
 class OutputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     keep_rejected_text: bool = True
-    #: Parquet compression codec of every file the run writes.
+    #: Parquet compression codec of every file the run writes: one of ``PARQUET_CODECS``.
     compression: str = "zstd"
+
+    @field_validator("compression")
+    @classmethod
+    def _known_codec(cls, v: str) -> str:
+        import pyarrow as pa
+
+        name = v.lower()
+        if name not in PARQUET_CODECS:
+            raise ValueError(f"unknown Parquet codec {v!r}; choose one of {', '.join(PARQUET_CODECS)}")
+        if name != "none" and not pa.Codec.is_available(name):
+            raise ValueError(f"Parquet codec {v!r} is not available in this pyarrow build")
+        return name
 
 
 class StageConfig(BaseModel):
@@ -53,6 +74,13 @@ class StageConfig(BaseModel):
     op: str
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not STAGE_NAME.fullmatch(v):
+            raise ValueError(f"stage name {v!r} {_STAGE_NAME_RULE}")
+        return v
 
 
 class PipelineConfig(BaseModel):
@@ -79,6 +107,8 @@ def _stage_from_yaml(i: int, raw: Any) -> StageConfig:
     raw = dict(raw)
     op = raw.pop("op")
     name = raw.pop("name", op)
+    if not isinstance(name, str) or not STAGE_NAME.fullmatch(name):
+        raise ConfigError(f"stages[{i}].name: {name!r} {_STAGE_NAME_RULE}")
     try:
         cls = operator_class(op)
     except KeyError as e:

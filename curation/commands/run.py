@@ -1,4 +1,4 @@
-"""curate run PIPELINE --input PATH... --output DIR [--workers N] [--address ADDR] [--quiet]"""
+"""curate run PIPELINE --input PATH... --output DIR [--workers N] [--address ADDR] [--quiet | --verbose]"""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ def register(sub) -> None:
                    help="parallel workers (default: every CPU of the local machine or cluster)")
     r.add_argument("--address", default=None,
                    help="Ray cluster address (default: $RAY_ADDRESS, else an in-process local Ray)")
-    r.add_argument("--quiet", "-q", action="store_true", help="no progress bars or summary")
+    loud = r.add_mutually_exclusive_group()
+    loud.add_argument("--quiet", "-q", action="store_true",
+                      help="print nothing but errors (no progress bars or summary)")
+    loud.add_argument("--verbose", "-v", action="store_true",
+                      help="also print Ray's logs and the workers' output (by default they go to "
+                           "OUTPUT/logs/run.log)")
     r.set_defaults(func=main)
 
 
@@ -27,8 +32,14 @@ def main(args) -> int:
     from curation.status import format_status, run_status
 
     cfg = load_pipeline(args.pipeline)
-    layout = run_pipeline(cfg, args.input, args.output,
-                          RunOptions(workers=args.workers, address=args.address, progress=not args.quiet))
+    try:
+        layout = run_pipeline(cfg, args.input, args.output,
+                              RunOptions(workers=args.workers, address=args.address, progress=not args.quiet,
+                                         verbose=args.verbose))
+    except OSError as e:  # a full disk while writing run.json names no file: name the run folder
+        if e.filename is None and e.errno is not None:
+            raise OSError(e.errno, e.strerror, args.output) from e
+        raise
     if not args.quiet:
         print(format_status(run_status(layout)))
         print(f"\noutput:  {layout.uri}\nsummary: curate status {layout.uri}\n"

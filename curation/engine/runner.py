@@ -21,10 +21,11 @@ from curation.engine.plan import Group, build_operator, plan_groups
 from curation.engine.progress import StageProgress
 from curation.engine.worker import ShardWorker, load_decisions
 from curation.io import fs as fsx
-from curation.io.sources import READ_STAGE, Shard, plan_shards
+from curation.io.sources import READ_STAGE, Shard, file_size, plan_shards
 from curation.operators import operator_class
 from curation.run import lock, manifest, record
-from curation.run.commit import committed, committed_names, read_json, remove_temporaries, write_json_atomic
+from curation.run.commit import (committed, committed_names, read_json, remove_temporaries, write_bytes_atomic,
+                                  write_json_atomic)
 from curation.run.layout import RunLayout
 
 #: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
@@ -44,6 +45,8 @@ class RunOptions:
     workers: int | None = None
     address: str | None = None
     progress: bool = True
+    #: Print Ray's and the workers' logs instead of writing them to ``<output>/logs/run.log``.
+    verbose: bool = False
     #: Test hook: ``crash:<stage>:<shard index>`` or ``kill:<stage>:<shard index>``.
     fault: str | None = None
 
@@ -81,18 +84,31 @@ def _check_or_write_run_json(layout: RunLayout, rec: dict) -> bool:
         raise RunError(str(e)) from None
 
 
-def _init_ray(opts: RunOptions):
-    import ray
+def _init_ray(opts: RunOptions, log_file: str):
+    from curation.engine.cluster import start
 
-    if ray.is_initialized():
-        return ray, False
-    address = opts.address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, log_to_driver=True)
-    else:
-        ray.init(address="local", num_cpus=opts.workers or os.cpu_count(), include_dashboard=False,
-                 log_to_driver=True)
-    return ray, True
+    return start(opts.address, opts.workers, log_file, verbose=opts.verbose)
+
+
+def _log_file(layout: RunLayout) -> str:
+    """Where Ray's log goes while the run lives: the run folder's ``logs/run.log`` on a local disk;
+    on an object store (no appends) a local temporary file, uploaded there when the run ends."""
+    if layout.is_local:
+        os.makedirs(layout.logs(), exist_ok=True)
+        return layout.run_log()
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="curation-run-", suffix=".log")
+    os.close(fd)
+    return path
+
+
+def _upload_log(layout: RunLayout, local: str) -> None:
+    if layout.is_local or not os.path.exists(local):
+        return
+    with open(local, "rb") as fh:
+        write_bytes_atomic(layout.fs, layout.run_log(), fh.read())
+    os.unlink(local)
 
 
 def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunOptions | None = None) -> RunLayout:
@@ -119,7 +135,9 @@ def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shard
     if resumed:
         _remove_stale_temporaries(layout)
     groups = plan_groups(cfg)
-    ray, owns_ray = _init_ray(opts)
+    log_file = _log_file(layout)
+    cluster = _init_ray(opts, log_file)
+    ray = cluster.ray
     try:
         resources = ray.cluster_resources()
         workers = opts.workers or max(1, int(resources.get("CPU", 1)))
@@ -146,8 +164,8 @@ def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shard
             pools.kill()
         fsx.delete_tree(layout.fs, layout.work_root())
     finally:
-        if owns_ray:
-            ray.shutdown()
+        cluster.stop()
+        _upload_log(layout, log_file)
     return layout
 
 
@@ -262,7 +280,7 @@ def _input_sizes(layout: RunLayout, group: Group, shards: list[Shard]) -> dict[s
     if not shards:
         return {}
     if group.reads_input:
-        return {s.name: sum(fsx.size(p.path) for p in s.parts) for s in shards}
+        return {s.name: sum(file_size(p.path) for p in s.parts) for s in shards}
     prev = RunLayout.group_dir_name(group.index - 1, _previous_last_stage(layout, group))
     return {_shard_of(i.path): i.size for i in committed(layout.fs, layout.kept_dir(prev))}
 
@@ -284,8 +302,7 @@ def _run_map_group(ray, pool, layout, group: Group, shards, opts):
     todo = _todo(layout, group, shards)
     label = "+".join(([READ_STAGE] if group.reads_input else []) + group.stage_names)
     progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress, layout=layout)
-    calls = [(f"shard {s.name} ({', '.join(p.path for p in s.parts[:3])})", "run_map", (group.index, s))
-             for s in todo]
+    calls = [(f"shard {s.name}", "run_map", (group.index, s)) for s in todo]  # the worker's error names the file
     _dispatch(ray, pool, calls, progress, f"stage {label}")
 
 

@@ -7,11 +7,13 @@ loaded) once per worker and reused for every shard; tests can call it directly w
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -41,9 +43,31 @@ class FaultInjected(RuntimeError):
     """Raised on purpose by the fault spec ``crash:<stage>:<shard>`` (tests of resume)."""
 
 
+class StageFailed(RuntimeError):
+    """An operator raised; the message names the stage and the input files of the batch."""
+
+
+#: At most this many files are named in a :class:`StageFailed` message.
+MAX_FILES_NAMED = 5
+
+
+def _source_files(table: pa.Table) -> str:
+    """The distinct input files of a batch's documents (``source`` is ``path#record``)."""
+    if schema.SOURCE not in table.column_names:
+        return "(unknown files)"
+    files: list[str] = []
+    for source in pc.unique(table.column(schema.SOURCE)).to_pylist():
+        path = (source or "").rsplit("#", 1)[0]
+        if path not in files:
+            files.append(path)
+    more = f" and {len(files) - MAX_FILES_NAMED} more" if len(files) > MAX_FILES_NAMED else ""
+    return ", ".join(files[:MAX_FILES_NAMED]) + more
+
+
 def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) -> None:
     """Test hook (``RunOptions.fault`` or ``$CURATION_FAULT``): ``crash:<stage>:<i>`` raises in
-    shard ``i`` of ``stage``; ``kill:<stage>:<i>`` kills the worker process there, once."""
+    shard ``i`` of ``stage``; ``kill:<stage>:<i>`` kills the worker process there, once;
+    ``hang:<stage>:<i>`` sleeps there for an hour."""
     spec = spec or os.environ.get("CURATION_FAULT")
     if not spec:
         return
@@ -52,6 +76,9 @@ def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) 
         return
     if kind == "crash":
         raise FaultInjected(f"injected failure in stage {stage}, shard {shard.name}")
+    if kind == "hang":  # a run that stays up, for tests that look at or signal a live run
+        print(f"fault: hanging in stage {stage}, shard {shard.name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
     if kind == "kill":
         marker = layout.fault_marker(stage, shard.index)
         if not fsx.exists(layout.fs, marker):
@@ -124,7 +151,11 @@ class ShardWorker:
                     _maybe_fault(self.fault, name, shard, self.layout)
                     t0 = time.perf_counter()
                     n_in = table.num_rows
-                    res = step(table) if n_in else OpResult(table, table.slice(0, 0))
+                    try:
+                        res = step(table) if n_in else OpResult(table, table.slice(0, 0))
+                    except Exception as e:
+                        raise StageFailed(f"stage {name} failed on documents from {_source_files(table)}: "
+                                          f"{type(e).__name__}: {e}") from e
                     counters[name].add(n_in, res.kept.num_rows, res.rejected.num_rows, time.perf_counter() - t0)
                     if res.kept.num_rows + res.rejected.num_rows != n_in:
                         raise RuntimeError(

@@ -1,4 +1,5 @@
-"""Decode page bytes with their declared charset, else a detected one; refuse binary content."""
+"""Decode page bytes with their declared charset, else a detected one; refuse binary content;
+repair (ftfy) or refuse the mojibake of a wrong declared charset."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def decode_page(data: bytes, declared: str | None = None) -> tuple[str, str]:
             candidates.append(enc)
     for enc in candidates:
         try:
-            return data.decode(enc), enc
+            return _unmangled(data.decode(enc), enc), enc
         except (UnicodeDecodeError, LookupError):
             continue
     detected = _lookup(detect_encoding(data[:65536])) or "cp1252"
@@ -79,7 +80,24 @@ def decode_page(data: bytes, declared: str | None = None) -> tuple[str, str]:
     bad = text.count("\ufffd")
     if text and bad / len(text) > MAX_REPLACEMENT_FRACTION:
         raise DecodeError("undecodable", f"{bad} of {len(text)} characters invalid as {detected}")
-    return text, detected
+    return _unmangled(text, detected), detected
+
+
+def _unmangled(text: str, enc: str) -> str:
+    """Repair mojibake left by a wrong charset (UTF-8 bytes read as Latin-1 or cp1252: "cafÃ©")
+    with ftfy, the maintained library for exactly this; text ftfy cannot repair is rejected.
+    UTF-8 decodes are left alone: a wrong charset cannot have produced them."""
+    if enc == "utf-8" or text.isascii():
+        return text
+    import ftfy
+    from ftfy.badness import is_bad
+
+    if not is_bad(text):
+        return text
+    fixed = ftfy.fix_encoding(text)
+    if is_bad(fixed):
+        raise DecodeError("undecodable", f"mojibake after decoding as {enc}, not repairable")
+    return fixed
 
 
 def _meta_charset(data: bytes) -> str | None:

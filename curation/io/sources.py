@@ -11,7 +11,14 @@ Supported inputs (a path may be a file or a folder, searched recursively, in sor
 
 A shard is a list of file parts whose total size stays under ``max_bytes`` (a Parquet file larger
 than that is split by row groups; other files are never split, so one huge WARC is one shard).
-Reading never raises for bad content: it yields rejected rows (stage ``read``) naming the file.
+Reading never raises for bad content: it yields rejected rows (stage ``read``) naming the file
+and the line, row or record - a value of the wrong type (``bad_type``), a string that is not
+Unicode (a lone surrogate) or a file name that is not UTF-8 (``undecodable``), a record over
+``max_record_bytes`` (``too_large``, JSONL lines included, never read whole), a file that cannot
+be opened (a symlink loop, a dangling symlink: ``unreadable_file``), a file that holds no record
+(``empty``), a WARC record cut short (``truncated_file``), a record whose id repeats an earlier
+one of the same file (``duplicate_id``). An unexpected error inside a reader
+also becomes an ``unreadable_file`` row for that file, and the rest of the shard is read.
 """
 
 from __future__ import annotations
@@ -79,6 +86,25 @@ class Shard:
         from curation.run.layout import RunLayout
 
         return RunLayout.shard_name(self.index)
+
+
+def file_size(path: str) -> int:
+    """Size on disk, 0 for a file that cannot be examined (a dangling symlink, a symlink loop):
+    it is still planned, and reading it gives an ``unreadable_file`` row."""
+    try:
+        return fsx.size(path)
+    except OSError:
+        return 0
+
+
+def display_path(path: str) -> str:
+    """``path`` as valid UTF-8 text: bytes of a file name that are not UTF-8 (which Python keeps
+    as lone surrogates) are shown as ``\\xNN``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def discover(paths: list[str]) -> list[FilePart]:
@@ -164,14 +190,14 @@ def plan_shards(paths: list[str], max_bytes: int) -> list[Shard]:
     """Deterministic shard plan: the same inputs give the same shards, whatever the workers."""
     parts: list[FilePart] = []
     for part in discover(paths):
-        if part.kind == "parquet" and fsx.size(part.path) > max_bytes:
+        if part.kind == "parquet" and file_size(part.path) > max_bytes:
             parts.extend(_split_parquet(part, max_bytes))
         else:
             parts.append(part)
     shards: list[list[FilePart]] = []
     size = 0
     for part in parts:
-        psize = fsx.size(part.path)
+        psize = file_size(part.path)
         if part.row_groups is not None and len(part.row_groups) < _num_row_groups(part.path):
             psize = max_bytes  # a split Parquet file fills its own shard
         if not shards or size + psize > max_bytes:
@@ -194,14 +220,26 @@ def _num_row_groups(path: str) -> int:
 
 
 def _reject_row(part: FilePart, reason: str, detail: str, url: str | None = None, key=None) -> dict:
+    path = display_path(part.path)
     return {
         schema.ID: stable_id("reject", part.path, str(key), reason),
-        schema.URL: url,
-        schema.SOURCE: part.path,
+        schema.URL: _text_or_none(url),
+        schema.SOURCE: path,
         schema.STAGE: READ_STAGE,
         schema.REASON: reason,
-        schema.DETAIL: f"{part.path}: {detail}",
+        schema.DETAIL: display_path(f"{path}: {detail}"),
     }
+
+
+def _text_or_none(value) -> str | None:
+    """A string that Arrow can store (valid Unicode), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return None
 
 
 def _doc(doc_id, url, fetch_time, source, html=None, text=None) -> dict:
@@ -246,6 +284,10 @@ def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
                     yield _reject_row(part, "too_large", f"record {rid} is {rec.content_length} bytes", url, rid)
                     continue
                 body = rec.reader.read()
+                if len(body) < rec.content_length:
+                    yield _reject_row(part, "truncated_file", f"record {rid} ends after {len(body)} of "
+                                      f"{rec.content_length} bytes", url, rid)
+                    continue
                 if status is not None and not 200 <= status < 300:
                     yield _reject_row(part, "http_status", f"HTTP {status}", url, rid)
                     continue
@@ -285,18 +327,33 @@ def _read_html_file(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     yield _doc(stable_id("file", rel, content_hash(data)), rel, None, part.path, html=html)
 
 
-def _row_doc(part: FilePart, row: dict, n: int) -> dict:
+def _row_doc(part: FilePart, row: dict, n: int, max_record_bytes: int, where: str) -> dict:
+    """A document from a table row (``where`` says "line 12" or "row 12"), or a rejected row."""
     html, text = row.get("html"), row.get("text")
+    url = _text_or_none(row.get("url"))
     if html is None and text is None:
-        return _reject_row(part, "empty", f"row {n} has neither html nor text", row.get("url"), n)
+        return _reject_row(part, "empty", f"{where} has neither html nor text", url, n)
     if isinstance(html, bytes):
         html = html.decode("utf-8", "replace")
-    url = row.get("url") if isinstance(row.get("url"), str) else None
+    for column, value in (("html", html), ("text", text)):
+        if value is not None and not isinstance(value, str):
+            return _reject_row(part, "bad_type", f"{where}: '{column}' is {type(value).__name__}, not a string",
+                               url, n)
+    body = html if html is not None else text
+    try:
+        data = body.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, e.g. JSON "\ud800"
+        return _reject_row(part, "undecodable", f"{where}: '{'html' if html is not None else 'text'}' is not "
+                           f"valid Unicode: {e.reason} at character {e.start}", url, n)
+    if len(data) > max_record_bytes:
+        return _reject_row(part, "too_large", f"{where} is {len(data)} bytes (max_record_bytes {max_record_bytes})",
+                           url, n)
+    if html is not None and text is not None and _text_or_none(text) is None:
+        text = None  # the html is what is read; an unusable text column beside it is dropped
     given = row.get("id")
-    body = (html if html is not None else text) or ""
     name = os.path.basename(part.path)
     doc_id = stable_id("row", name, str(given)) if given is not None else stable_id(
-        "row", name, url, content_hash(body.encode("utf-8", "surrogatepass"))
+        "row", name, url, content_hash(data)
     )
     return _doc(doc_id, url, _parse_time(_first_date(row)), f"{part.path}#{n}", html=html, text=text)
 
@@ -335,27 +392,56 @@ def _read_parquet(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
         n = 0
         for g in groups:
             for row in pf.read_row_group(g, columns=cols).to_pylist():
-                yield _row_doc(part, row, n)
+                yield _row_doc(part, row, n, max_record_bytes, f"row {n}")
                 n += 1
     except Exception as e:  # corrupt footer, bad page, wrong magic
         yield _reject_row(part, "unreadable_file", f"{type(e).__name__}: {e}", part.path)
+
+
+#: Bytes read at a time while skipping the rest of an over-long JSONL line.
+_SKIP_CHUNK = 1 << 20
+
+
+def _bounded_lines(fh, max_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """``(index, line, size)`` for each line of ``fh``; a line longer than ``max_bytes`` is
+    skipped in chunks, never held whole, and comes as ``(index, None, size)``."""
+    n = 0
+    while True:
+        line = fh.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            size = len(line)
+            while True:
+                chunk = fh.readline(_SKIP_CHUNK)
+                size += len(chunk)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield n, None, size
+        else:
+            yield n, line, len(line)
+        n += 1
 
 
 def _read_jsonl(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     n = 0
     try:
         with _open(part.path) as fh:
-            for n, line in enumerate(fh):
+            for n, line, size in _bounded_lines(fh, max_record_bytes):
+                if line is None:
+                    yield _reject_row(part, "too_large", f"line {n + 1} is {size} bytes "
+                                      f"(max_record_bytes {max_record_bytes})", None, n)
+                    continue
                 if not line.strip():
                     continue
                 try:
                     row = json.loads(line)
                     if not isinstance(row, dict):
                         raise ValueError("not a JSON object")
-                except ValueError as e:
+                except (ValueError, RecursionError) as e:  # bytes not UTF-8, nesting too deep
                     yield _reject_row(part, "bad_json", f"line {n + 1}: {e}", None, n)
                     continue
-                yield _row_doc(part, row, n)
+                yield _row_doc(part, row, n, max_record_bytes, f"line {n + 1}")
     except (EOFError, OSError) as e:
         reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
         yield _reject_row(part, reason, f"after line {n}: {type(e).__name__}: {e}", part.path, n)
@@ -376,12 +462,38 @@ _REJECT_SCHEMA = pa.schema(
 )
 
 
+def read_part(part: FilePart, max_record_bytes: int = 64 << 20) -> Iterator[dict]:
+    """Every row of one file (part): documents, and rejected rows (they have a ``reason``). A file
+    name that is not UTF-8, a file with no record, or an error inside the reader, is a rejected row."""
+    if display_path(part.path) != part.path:
+        yield _reject_row(part, "undecodable", "file name is not valid UTF-8; rename the file to read it")
+        return
+    rows = 0
+    seen: set[str] = set()  # ids of this file's documents: a repeated one is rejected
+    try:
+        for row in _READERS[part.kind](part, max_record_bytes):
+            rows += 1
+            if schema.REASON not in row:
+                if row[schema.ID] in seen:
+                    where = row[schema.SOURCE].rsplit("#", 1)[-1]
+                    row = _reject_row(part, "duplicate_id", f"record #{where} repeats the id of an earlier "
+                                      f"record of this file", row[schema.URL], row[schema.SOURCE])
+                else:
+                    seen.add(row[schema.ID])
+            yield row
+    except Exception as e:  # a reader bug or a library error on a hostile file: this file only
+        rows += 1
+        yield _reject_row(part, "unreadable_file", f"after {rows - 1} rows: {type(e).__name__}: {e}", None, "error")
+    if not rows:
+        yield _reject_row(part, "empty", "no records" + (" (0-byte file)" if file_size(part.path) == 0 else ""))
+
+
 def read_shard(shard: Shard, batch_docs: int = 1000, max_record_bytes: int = 64 << 20) -> Iterator[ReadBatch]:
     """Yield the shard's documents in batches of at most ``batch_docs`` rows."""
     docs: list[dict] = []
     rejects: list[dict] = []
     for part in shard.parts:
-        for row in _READERS[part.kind](part, max_record_bytes):
+        for row in read_part(part, max_record_bytes):
             (rejects if schema.REASON in row else docs).append(row)
             if len(docs) >= batch_docs:
                 yield _batch(docs, rejects)

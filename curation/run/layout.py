@@ -94,6 +94,10 @@ class RunLayout:
     def logs(self) -> str:
         return self.path(LOGS)
 
+    def run_log(self) -> str:
+        """Ray's messages and the workers' output of ``curate run`` (unless ``--verbose``)."""
+        return self.path(LOGS, "run.log")
+
     # -- stage outputs --------------------------------------------------------------------------
     @staticmethod
     def group_dir_name(index: int, last_stage: str) -> str:
