@@ -52,13 +52,13 @@ def _write(name: str, rows: list[dict]) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--max-chars", type=int, default=40_000)
+    ap.add_argument("--max-chars", type=int, default=24_000)
     a = ap.parse_args(argv)
     shared, cap = Path(a.shared), a.max_chars
     bd = _build_data()
 
     # prose: WikiText-2 raw test articles (sections of an article together, first 10,000 characters)
-    rows = [{"id": f"wikitext:{t}", "text": "\n\n".join(s)[:10_000]} for t, s in bd.wikitext_articles(shared) if s]
+    rows = [{"id": f"wikitext:{t}", "text": "\n\n".join(s)[:8_000]} for t, s in bd.wikitext_articles(shared) if s]
     _write("prose", _take(rows, cap))
 
     # news: Article Extraction Benchmark ground-truth bodies not in sample/ (it has the first 40 ids)
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
             for i, r in enumerate(gs) if i >= 300]
     _write("math", _take(rows, cap))
 
-    # multilingual: UDHR in 14 major languages absent from sample/ (first 3,000 characters each)
+    # multilingual: UDHR in 14 major languages absent from sample/ (first 1,700 characters each)
     udhr = bd.udhr_versions(shared)
     per = cap // len(UDHR_CODES)
     rows = [{"id": f"udhr:{c}", "lang": udhr[c][0], "text": udhr[c][1][:per]} for c in UDHR_CODES]
