@@ -72,7 +72,7 @@ def main() -> None:
     from curation.evaluation.sources import resolve
     from curation.train.tokenizer import train_bpe
 
-    docs = ArmDocs(resolve(str(ROOT / "sample" / "text")))
+    docs = ArmDocs(resolve(str(ROOT / "sample" / "text")), label=False)
     tok = train_bpe(docs.texts, 4096)
     ev, tr = [], []
     for _ in range(a.rounds):

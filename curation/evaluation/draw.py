@@ -11,7 +11,8 @@ fewer tokens, it is read again in the same order (``epochs`` > 1 is reported).
 With ``shares`` (domain -> token share, e.g. another arm's), each domain fills its own quota from
 its own documents in key order and the domains are interleaved by key: the arm keeps its
 documents and changes only its domain weights (``--match-domains``, the mix search). Rows without a
-``domain`` column are labelled by the pipeline's own ``language`` and ``domain`` operators.
+``domain`` column are labelled by the pipeline's own ``language`` and ``domain`` operators (also
+without ``shares``, so that every arm reports its domain token shares).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Draw:
     windows: np.ndarray  # int64 [n_seqs, seq_len + 1] token ids
     doc_ids: np.ndarray  # int64 [n_seqs, seq_len + 1] document of each token, 0-based per window
     texts: list[str]  # the documents drawn (each once), for the contamination check
-    domain_tokens: dict[str, int]  # tokens per domain in the windows ("" when unlabelled)
+    domain_tokens: dict[str, int]  # tokens per domain in the windows (labelled as in ArmDocs.domains)
     epochs: float  # passes over the source's tokens (per domain, the largest)
 
     @property
@@ -47,8 +48,9 @@ class Draw:
 class ArmDocs:
     """All rows of a Source (text, and id/domain/lang when present), read once."""
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, label: bool = True):
         self.source = source
+        self.label = label  # label unlabelled rows with the pipeline's operators (for shares and matching)
         tables = [read_part(p, source.text_column) for p in source.parts]
         tables = [t for t in tables if t.num_rows]
         if not tables:
@@ -66,15 +68,25 @@ class ArmDocs:
     def order(self, seed: int) -> np.ndarray:
         return np.argsort(mix64(self.base_key ^ mix64(np.full(1, seed + 1, dtype=U64))), kind="stable")
 
-    def domains(self) -> np.ndarray:
-        """Domain label of every row: the ``domain`` column, or the pipeline's operators' label."""
+    def domains(self, require: bool = True) -> np.ndarray:
+        """Domain label of every row: the ``domain`` column, or the pipeline's operators' label.
+        With ``require=False`` (shares for the report only) rows stay unlabelled ("") unless the
+        domain model is already in the models folder (no model is trained just to report)."""
         if not hasattr(self, "_domains"):
             if "domain" in self.table.column_names:
                 d = self.table.column("domain").to_pylist()
-            else:
+            elif self.label and (require or _domain_model_present()):
                 d = label_domains(self.table)
+            else:
+                return np.full(len(self.texts), "", dtype=object)
             self._domains = np.asarray([x or "" for x in d], dtype=object)
         return self._domains
+
+
+def _domain_model_present() -> bool:
+    from curation.classifiers import models_dir as md
+
+    return bool(md.present(md.resolve(None)).get("domain"))
 
 
 def _lengths(col) -> pa.Array:
@@ -156,11 +168,8 @@ def draw(docs: ArmDocs, tokenizer, seed: int, n_seqs: int, seq_len: int,
     doc_w = doc.reshape(n_seqs, seq_len + 1)
     doc_w = doc_w - doc_w[:, :1]
     used = picked[: int(doc[-1]) + 1]  # documents with at least one token in the windows
-    if shares is not None or "domain" in docs.table.column_names:
-        lab = docs.domains()
-        labels = np.asarray([lab[p[4]] for p in used], dtype=object)
-    else:
-        labels = np.full(len(used), "", dtype=object)
+    lab = docs.domains(require=shares is not None)
+    labels = np.asarray([lab[p[4]] for p in used], dtype=object)
     uniq, counts = np.unique(labels[doc].astype(str), return_counts=True)
     dom_tokens = {str(k): int(v) for k, v in zip(uniq, counts)}
     texts = [docs.texts[i] for i in sorted({p[4] for p in used})]
