@@ -155,6 +155,7 @@ def draw(docs: ArmDocs, tokenizer, seed: int, n_seqs: int, seq_len: int,
             for r, ids in zip(rows, _encode(tokenizer, [docs.texts[i] for i in rows])):
                 if got >= quotas[d]:
                     break
+                ids = ids[: quotas[d] - got]  # each domain exactly at its quota
                 picked.append((epoch, int(rank[r]), ids, d, int(r)))
                 got += len(ids)
         epochs[d] = epoch + (pos / len(pool) if len(pool) else 0)

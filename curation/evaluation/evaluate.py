@@ -234,6 +234,23 @@ def _train_and_score(label, d: Draw, tok, cfg, sched, seed, evals, o, log) -> tu
     return scores, r
 
 
+def _own_shares(d: ArmDocs) -> dict[str, float] | None:
+    """The domain shares an arm is drawn to when not matched: its mix's (manifest ``achieved_mix``),
+    or its byte shares when its rows carry a ``domain`` column; None (a plain seeded draw) otherwise.
+    Drawing domain by domain keeps a small domain (a mix's few multilingual documents) at its share
+    in every seed instead of leaving it to chance."""
+    if d.source.shares:
+        return d.source.shares
+    if "domain" not in d.table.column_names:
+        return None
+    dom = d.domains()
+    import pyarrow.compute as pc
+
+    nbytes = np.asarray(pc.binary_length(d.table.column("text")), dtype=float)
+    out = {k: float(nbytes[dom == k].sum() / nbytes.sum()) for k in sorted(set(dom.tolist())) if k}
+    return out or None
+
+
 def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
     names = list(docs)
     plan = _match_plan(o, names)
@@ -246,7 +263,8 @@ def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
         shares_of: dict[str, dict[str, float]] = {}
         for n in order:
             target = plan.get(n)
-            d = draw(docs[n], tok, seed, n_seqs, o.seq_len, shares=shares_of[target] if target else None)
+            own = _own_shares(docs[n])
+            d = draw(docs[n], tok, seed, n_seqs, o.seq_len, shares=shares_of[target] if target else own)
             shares_of[n] = d.shares()
             if target:
                 log(f"{n}: drawn to {target}'s domain shares " + ", ".join(f"{k} {v:.2f}" for k, v in shares_of[target].items()))

@@ -6,7 +6,8 @@ its groups, ``manifest.json``, ``mix/``, ``rejected/``); everything else sees :c
 SOURCE is one of:
 
 * a run folder (it has ``manifest.json``): its mix, the files the manifest lists under ``mix``
-  (documents repeated as the mix repeats them);
+  (documents repeated as the mix repeats them), with the manifest's ``achieved_mix`` as its domain
+  token shares;
 * ``RUN@STAGE``: the documents that stage kept. Stages run fused in groups and only a group's
   output is written (``NN-<last stage>/``), so the documents kept by stage ``s`` of a group are the
   group's output plus the rows that the group's later stages rejected (rejected rows carry their
@@ -54,6 +55,8 @@ class Source:
     run: Path | None = None
     stage: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the domain token shares the source was built to (a run's mix: the manifest's achieved_mix)
+    shares: dict[str, float] | None = None
 
     def describe(self) -> dict:
         return {"spec": self.spec, "kind": self.kind, "files": len(self.parts),
@@ -82,7 +85,8 @@ def _mix_source(spec: str, run: Path) -> Source:
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise SourceError(f"{spec}: mix file missing: {missing[0]}")
-    return Source(spec, "mix", [Part(f) for f in files], m.get("text_column", "text"), run, "mix")
+    shares = {k: float(v) for k, v in (m.get("achieved_mix") or {}).items() if float(v) > 0} or None
+    return Source(spec, "mix", [Part(f) for f in files], m.get("text_column", "text"), run, "mix", shares=shares)
 
 
 def run_groups(run: Path) -> list[dict]:
