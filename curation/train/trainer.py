@@ -29,6 +29,22 @@ from .schedule import Schedule
 from .tokenizer import iter_limited, load_tokenizer, train_bpe
 
 
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float) -> tuple[list, torch.optim.AdamW]:
+    """(parameters, AdamW): weight decay on matrices except the embedding, none on norms.
+    Shared with ``curate evaluate`` (curation.evaluation.training)."""
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (decay if p.ndim >= 2 and "tok_embeddings" not in n else no_decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=(cfg.beta1, cfg.beta2),
+        eps=cfg.eps,
+        foreach=True,
+    )
+    return decay + no_decay, opt
+
+
 def _barrier():
     if dist.is_initialized():
         dist.barrier()
@@ -90,17 +106,7 @@ class Trainer(Stateful):
         self.model = model
         self.fsdp = hasattr(model, "set_requires_gradient_sync")
 
-        decay, no_decay = [], []
-        for n, p in model.named_parameters():
-            (decay if p.ndim >= 2 and "tok_embeddings" not in n else no_decay).append(p)
-        self.params = decay + no_decay
-        self.optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=self.schedule.lr(0),
-            betas=(cfg.beta1, cfg.beta2),
-            eps=cfg.eps,
-            foreach=True,
-        )
+        self.params, self.optimizer = build_optimizer(model, cfg, self.schedule.lr(0))
 
         # ---- metrics
         self.flops_per_token = self._flops_per_token(cfg.seq_len_at(0))

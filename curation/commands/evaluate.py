@@ -1,0 +1,100 @@
+"""curate evaluate --arm NAME=SOURCE ... [--eval NAME=FILE ...] [--tokens N] [--seeds K] ... (docs/evaluate.md)"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+HELP = "train the same small model on each arm's data and compare held-out bits per byte (docs/evaluate.md)"
+
+
+def register(sub) -> None:
+    s = sub.add_parser("evaluate", help=HELP, description=(
+        "Does my curation help? Each arm trains the bundled trainer's model, from the same initial weights, on "
+        "exactly --tokens tokens of its own data, once per seed; held-out bits per byte on every eval set, "
+        "13-gram contamination, an annealing test (--anneal-from) or a mix search (--mix-grid). Writes "
+        "OUT/evaluate.json and OUT/evaluate.html. Options: docs/evaluate.md."))
+    s.add_argument("--arm", action="append", default=[], metavar="NAME=SOURCE", required=True,
+                   help="an arm: a run folder (its mix), RUN@STAGE (what that stage kept), or a Parquet/JSONL "
+                        "file or folder with a text column; repeat for each arm (the first is the baseline)")
+    s.add_argument("--eval", action="append", default=None, metavar="NAME=FILE",
+                   help="a held-out eval set (.jsonl(.gz), .parquet or .txt); repeatable; default: the bundled "
+                        "suite (prose, news, code, math, multilingual)")
+    s.add_argument("--tokens", type=int, default=200_000, help="training tokens per arm and seed (default: 200000)")
+    s.add_argument("--seeds", type=int, default=2, help="seeds per arm: initial weights and data draw (default: 2)")
+    s.add_argument("--flavour", default="debug", choices=("tiny", "debug", "1B", "8B"),
+                   help="model shape of curation.train (default: debug)")
+    s.add_argument("--seq-len", type=int, default=256, help="tokens per training window (default: 256)")
+    s.add_argument("--batch", type=int, default=8, help="windows per optimizer step (default: 8)")
+    s.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the trainer's 1e-3; "
+                   "with --anneal-from: the checkpoint's lr x min_lr_ratio)")
+    s.add_argument("--warmup-steps", type=int, default=None, help="warm-up steps (default: the trainer's 5)")
+    s.add_argument("--stride", type=int, default=None, help="scoring stride of the sliding window (default: seq-len / 2)")
+    s.add_argument("--tokenizer", default=None, help="tokenizer.json or local HF folder shared by every arm "
+                   "(default: OUT/tokenizer.json, trained once on equal shares of every arm's text)")
+    s.add_argument("--match-domains", action="append", default=[], metavar="[ARM:]TARGET",
+                   help="draw ARM (default: every other arm) to TARGET's domain token shares, keeping its own "
+                        "documents: separates reweighting from filtering; repeatable")
+    s.add_argument("--anneal-from", default=None, metavar="CHECKPOINT",
+                   help="annealing test: anneal this trainer checkpoint (lr linear to 0) on each candidate arm "
+                        "mixed into the base arm, and on the base arm alone; report the bpb change")
+    s.add_argument("--anneal-base", default=None, metavar="ARM", help="the base arm of the annealing test (default: the first)")
+    s.add_argument("--anneal-fraction", type=float, default=0.3,
+                   help="share of candidate tokens in an annealing run (default: 0.3, Llama 3 Section 3.1.3)")
+    s.add_argument("--mix-grid", type=int, default=None, metavar="K",
+                   help="mix search: the run's target plus K-1 random mixes of its domains")
+    s.add_argument("--mix-candidates", default=None, metavar="FILE",
+                   help="mix search over the mixes of a YAML/JSON file (a list of {domain: weight})")
+    s.add_argument("--mix-run", default=None, metavar="RUN", help="run whose documents a mix search resamples "
+                   "(default: the first arm from a run folder)")
+    s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: cuda when available")
+    s.add_argument("--cpu-threads", type=int, default=0, help="torch threads; 0 = torch's default")
+    s.add_argument("--out", default="evaluate-out", help="output folder (default: evaluate-out)")
+    s.add_argument("--json", action="store_true", help="print evaluate.json as one JSON object on the last line of stdout")
+    s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    s.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from curation.cli import UserError
+    from curation.evaluation.evaluate import Options, parse_arm, run
+    from curation.evaluation.sources import SourceError
+
+    try:
+        o = Options(
+            arms=[parse_arm(a) for a in args.arm], evals=args.eval, tokens=args.tokens, seeds=args.seeds,
+            flavour=args.flavour, seq_len=args.seq_len, batch=args.batch, lr=args.lr, warmup_steps=args.warmup_steps,
+            stride=args.stride, tokenizer=args.tokenizer, match_domains=args.match_domains,
+            anneal_from=args.anneal_from, anneal_base=args.anneal_base, anneal_fraction=args.anneal_fraction,
+            mix_grid=args.mix_grid, mix_candidates=args.mix_candidates, mix_run=args.mix_run, device=args.device,
+            cpu_threads=args.cpu_threads, out=args.out,
+        )
+        res = run(o, progress=None if args.quiet else sys.stderr)
+    except (SourceError, ValueError) as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        print(json.dumps(res, separators=(",", ":"), default=str))
+    else:
+        _print_table(res)
+    return 0
+
+
+def _print_table(res: dict) -> None:
+    evals = list(res.get("evals", {}))
+    arms = res.get("arms", {})
+    if arms and all("bpb_mean" in a for a in arms.values()):
+        w = max(len(n) for n in arms) + 2
+        print("bits per byte, mean over seeds [per seed]".ljust(w))
+        print("arm".ljust(w) + "".join(e.rjust(12) for e in evals) + "mean".rjust(10))
+        for n, a in arms.items():
+            print(n.ljust(w) + "".join(f"{a['bpb_mean'][e]:12.4f}" for e in evals) + f"{a['mean_bpb']:10.4f}")
+    for name, rel in (res.get("comparison") or {}).get("relative", {}).items():
+        print(f"{name} vs {res['comparison']['baseline']}: " + ", ".join(f"{k} {v:+.1%}" for k, v in rel.items()))
+    if res.get("mix_search"):
+        print("recommended " + res["mix_search"]["yaml"])
+    if res.get("anneal"):
+        for c, v in res["anneal"]["candidates"].items():
+            print(f"anneal {c}: " + ", ".join(f"{e} {d:+.4f}" for e, d in v["delta"].items()))
+    for wmsg in res.get("warnings", []):
+        print("warning: " + wmsg)
+    print(f"report: {res['options']['out']}/evaluate.html")

@@ -1,0 +1,36 @@
+"""Contamination: the share of an eval set's 13-grams found in an arm's training text.
+
+Words are the deduplication stages' tokens (``curation.dedup.text.tokens``: NFKC, lowercase,
+punctuation folded; one token per character in scripts written without spaces), hashed to 64 bits,
+and every run of 13 consecutive words of a text is one n-gram (GPT-3, Brown et al. 2020, Appendix C,
+and the Llama 3 report's decontamination use 13-grams / long n-grams). Texts shorter than 13 words
+give none. The share is over the eval set's *distinct* n-grams; ``WARN_SHARE`` flags a set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curation.dedup.text import shingles, tokens
+
+NGRAM = 13
+#: an eval set with more than this share of its 13-grams in an arm's training text gets a warning (ours:
+#: natural text shares almost no 13-grams by chance, so 1% means copied passages)
+WARN_SHARE = 0.01
+
+
+def ngrams(texts: list[str], n: int = NGRAM) -> np.ndarray:
+    """Distinct hashes of the word n-grams of ``texts`` (sorted uint64)."""
+    if not texts:
+        return np.zeros(0, np.uint64)
+    h, off = tokens(texts)
+    grams, doc = shingles(h, off, n)
+    long_enough = np.diff(off) >= n
+    return np.unique(grams[long_enough[doc]])
+
+
+def overlap(eval_grams: np.ndarray, train_grams: np.ndarray) -> float:
+    """Share of ``eval_grams`` present in ``train_grams`` (0.0 when the eval set has none)."""
+    if len(eval_grams) == 0:
+        return 0.0
+    return float(np.isin(eval_grams, train_grams, assume_unique=True).mean())

@@ -1,0 +1,334 @@
+"""``curate evaluate``: train the same small model on each arm's data and compare held-out bits per byte.
+
+Modes (one per call):
+
+* **compare** (default): every arm, for every seed, trains the trainer's model from the seed's
+  initial weights on exactly ``tokens`` tokens of its own data (``draw.py``), then is scored on
+  every eval set (``bpb.py``). ``--match-domains`` draws an arm to another arm's domain token
+  shares, so filtering/deduplication and reweighting can be told apart.
+* **anneal** (``--anneal-from CHECKPOINT``): Llama 3 Section 3.1.3. The checkpoint is annealed
+  (learning rate linear to 0) on ``anneal_fraction`` of a candidate arm and the rest of the base
+  arm, and on the base arm alone; the report is each eval set's change in bpb.
+* **mix search** (``--mix-grid K`` or ``--mix-candidates FILE``): small models on candidate mixes
+  of one run's documents, a regression of bpb on the mix weights, a recommended ``mix.target``
+  (``mix_search.py``).
+
+Every number goes to ``OUT/evaluate.json`` and a self-contained ``OUT/evaluate.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from curation.evaluation import bpb as bpb_mod
+from curation.evaluation import contamination as cont
+from curation.evaluation import mix_search as ms
+from curation.evaluation import sources, suite
+from curation.evaluation.draw import ArmDocs, Draw, draw
+from curation.evaluation.training import new_model, train
+from curation.train.config import TrainConfig
+from curation.train.schedule import Schedule
+
+#: vocabulary of the BPE trained on the arms when no --tokenizer is given (the trainer's default)
+TOKENIZER_VOCAB = TrainConfig.tokenizer_vocab_size
+#: characters of each arm's text the shared BPE is trained on
+TOKENIZER_CHARS_PER_ARM = 2_000_000
+
+
+@dataclass
+class Options:
+    arms: list[tuple[str, str]] = field(default_factory=list)  # (name, SOURCE)
+    evals: list[str] | None = None  # NAME=FILE; None: the default suite
+    tokens: int = 200_000
+    seeds: int = 2
+    flavour: str = "debug"
+    seq_len: int = 256
+    batch: int = 8
+    lr: float | None = None  # None: TrainConfig's (compare) / the checkpoint's end-of-cosine lr (anneal)
+    warmup_steps: int | None = None  # None: TrainConfig's
+    stride: int | None = None  # None: seq_len // 2
+    tokenizer: str | None = None
+    match_domains: list[str] = field(default_factory=list)  # "TARGET" or "ARM:TARGET"
+    anneal_from: str | None = None
+    anneal_base: str | None = None
+    anneal_fraction: float = 0.3  # Llama 3 Section 3.1.3: 30% candidate / 70% default data mix
+    mix_grid: int | None = None
+    mix_candidates: str | None = None
+    mix_run: str | None = None
+    device: str = "auto"
+    cpu_threads: int = 0
+    out: str = "evaluate-out"
+    warn_share: float = cont.WARN_SHARE
+
+
+def parse_arm(spec: str) -> tuple[str, str]:
+    name, sep, src = spec.partition("=")
+    if not sep or not name or not src:
+        raise ValueError(f"--arm {spec!r}: expected NAME=SOURCE")
+    return name, src
+
+
+class _Log:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __call__(self, msg: str) -> None:
+        if self.stream is not None:
+            print(f"[evaluate] {msg}", file=self.stream, flush=True)
+
+
+def _train_cfg(o: Options, flavour: str, seq_len: int) -> TrainConfig:
+    kw = dict(flavour=flavour, seq_len=seq_len, global_batch_size=o.batch, device=o.device, cpu_threads=o.cpu_threads)
+    if o.lr is not None:
+        kw["lr"] = o.lr
+    if o.warmup_steps is not None:
+        kw["warmup_steps"] = o.warmup_steps
+    return TrainConfig(**kw)
+
+
+def _tokenizer(o: Options, docs: dict[str, ArmDocs], log):
+    from curation.train.tokenizer import load_tokenizer, train_bpe
+
+    if o.tokenizer:
+        return load_tokenizer(o.tokenizer), o.tokenizer
+    path = Path(o.out) / "tokenizer.json"
+    if path.is_file():
+        return load_tokenizer(path), str(path)
+
+    unique = {d.source.spec: d for d in docs.values()}  # two arms of one source count once
+
+    def texts():  # the same number of characters from every source, in its seed-0 order
+        for d in unique.values():
+            n = 0
+            for i in d.order(0):
+                if n >= TOKENIZER_CHARS_PER_ARM:
+                    break
+                t = d.texts[i][: TOKENIZER_CHARS_PER_ARM - n]
+                n += len(t)
+                yield t
+
+    t0 = time.perf_counter()
+    tok = train_bpe(texts(), TOKENIZER_VOCAB, path)
+    log(f"trained a byte-level BPE ({TOKENIZER_VOCAB}) on every arm's text in {time.perf_counter() - t0:.1f}s -> {path}")
+    return tok, str(path)
+
+
+def _match_plan(o: Options, names: list[str]) -> dict[str, str]:
+    """arm -> the arm whose domain shares it is drawn to."""
+    plan: dict[str, str] = {}
+    for spec in o.match_domains:
+        arm, sep, target = spec.rpartition(":")
+        targets = [arm] if sep else [n for n in names if n != target]
+        if target not in names:
+            raise ValueError(f"--match-domains {spec}: no arm named {target!r}")
+        for a in targets:
+            if a not in names:
+                raise ValueError(f"--match-domains {spec}: no arm named {a!r}")
+            plan[a] = target
+    for a, t in plan.items():
+        if t in plan:
+            raise ValueError(f"--match-domains: {t!r} is itself matched to another arm")
+    return plan
+
+
+def _score_all(model, tok, evals: dict[str, list[str]], seq_len: int, stride: int | None) -> dict[str, float]:
+    return {e: bpb_mod.score(model, tok, texts, seq_len, stride)["bpb"] for e, texts in evals.items()}
+
+
+def _mean(xs: list[float]) -> float:
+    return float(np.mean(xs)) if xs else float("nan")
+
+
+def _std(xs: list[float]) -> float:
+    return float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
+
+
+def _summarise_arm(rec: dict, evals: list[str]) -> None:
+    rec["bpb_mean"] = {e: _mean(rec["bpb"][e]) for e in evals}
+    rec["bpb_std"] = {e: _std(rec["bpb"][e]) for e in evals}
+    per_seed = [float(np.mean([rec["bpb"][e][s] for e in evals])) for s in range(len(rec["bpb"][evals[0]]))]
+    rec["mean_bpb_per_seed"] = per_seed
+    rec["mean_bpb"] = _mean(per_seed)
+
+
+def _comparison(arms: dict, evals: list[str]) -> dict:
+    """Relative change of mean bpb of every arm against the first (negative: better)."""
+    names = list(arms)
+    if len(names) < 2:
+        return {}
+    base = arms[names[0]]
+    out = {"baseline": names[0], "relative": {}}
+    for n in names[1:]:
+        a = arms[n]
+        rel = {e: a["bpb_mean"][e] / base["bpb_mean"][e] - 1 for e in evals}
+        rel["mean"] = a["mean_bpb"] / base["mean_bpb"] - 1
+        out["relative"][n] = rel
+    return out
+
+
+def run(o: Options, progress=sys.stderr) -> dict:
+    log = _Log(progress)
+    if not o.arms:
+        raise ValueError("give at least one --arm NAME=SOURCE")
+    names = [n for n, _ in o.arms]
+    if len(set(names)) != len(names):
+        raise ValueError("arm names must be distinct")
+    if o.seeds < 1 or o.tokens < 1:
+        raise ValueError("--seeds and --tokens must be positive")
+    out = Path(o.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    evals = suite.load(o.evals)
+    srcs = {n: sources.resolve(s) for n, s in o.arms}
+    docs = {n: ArmDocs(s) for n, s in srcs.items()}
+    result: dict = {
+        "format": "curation.evaluate/1",
+        "mode": "anneal" if o.anneal_from else ("mix_search" if (o.mix_grid or o.mix_candidates) else "compare"),
+        "options": asdict(o),
+        "evals": {e: {"texts": len(t), "bytes": sum(len(x.encode()) for x in t)} for e, t in evals.items()},
+        "arms": {},
+        "warnings": [],
+    }
+    for n, s in srcs.items():
+        for note in s.notes:
+            log(f"{n}: {note}")
+
+    if o.anneal_from:
+        from curation.evaluation.anneal import run_anneal
+
+        result["anneal"] = run_anneal(o, docs, evals, result, log)
+    else:
+        tok, tok_src = _tokenizer(o, docs, log)
+        result["tokenizer"] = tok_src
+        cfg = _train_cfg(o, o.flavour, o.seq_len)
+        steps = max(1, math.ceil(o.tokens / (o.batch * o.seq_len)))
+        sched = Schedule(steps=steps, peak_lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, steps), decay=cfg.decay,
+                         min_lr_ratio=cfg.min_lr_ratio)
+        result["train"] = {"flavour": o.flavour, "seq_len": o.seq_len, "batch": o.batch, "steps": steps,
+                           "tokens": steps * o.batch * o.seq_len, "lr": cfg.lr, "warmup_steps": sched.warmup_steps,
+                           "decay": cfg.decay, "vocab_size": tok.vocab_size}
+        if o.mix_grid or o.mix_candidates:
+            result["mix_search"] = _mix_search(o, srcs, tok, cfg, sched, evals, result, log)
+        else:
+            _compare(o, docs, tok, cfg, sched, evals, result, log)
+    result["seconds"] = time.perf_counter() - t_start
+    (out / "evaluate.json").write_text(json.dumps(result, indent=2, sort_keys=False, default=str))
+    from curation.evaluation.html import write_html
+
+    write_html(result, out / "evaluate.html")
+    log(f"wrote {out / 'evaluate.json'} and {out / 'evaluate.html'} in {result['seconds']:.0f}s")
+    return result
+
+
+def _train_and_score(label, d: Draw, tok, cfg, sched, seed, evals, o, log) -> tuple[dict, object]:
+    model = new_model(cfg, tok.vocab_size, seed)
+    r = train(model, d.windows, d.doc_ids, cfg, sched, label=label, progress=log.stream, seed=seed)
+    scores = _score_all(model, tok, evals, cfg.seq_len, o.stride)
+    return scores, r
+
+
+def _own_shares(d: ArmDocs) -> dict[str, float] | None:
+    """The domain shares an arm is drawn to when not matched: its mix's (manifest ``achieved_mix``),
+    or its byte shares when its rows carry a ``domain`` column; None (a plain seeded draw) otherwise.
+    Drawing domain by domain keeps a small domain (a mix's few multilingual documents) at its share
+    in every seed instead of leaving it to chance."""
+    if d.source.shares:
+        return d.source.shares
+    if "domain" not in d.table.column_names:
+        return None
+    dom = d.domains()
+    import pyarrow.compute as pc
+
+    nbytes = np.asarray(pc.binary_length(d.table.column("text")), dtype=float)
+    out = {k: float(nbytes[dom == k].sum() / nbytes.sum()) for k in sorted(set(dom.tolist())) if k}
+    return out or None
+
+
+def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
+    names = list(docs)
+    plan = _match_plan(o, names)
+    order = [n for n in names if n not in plan] + [n for n in names if n in plan]  # targets first
+    n_seqs = sched.steps * o.batch
+    arms = {n: {"source": docs[n].source.describe(), "matched_to": plan.get(n), "bpb": {e: [] for e in evals},
+                "train_loss": [], "tokens_per_s": [], "domain_shares": [], "epochs": [], "documents": []} for n in names}
+    drawn_texts: dict[str, list[str]] = {n: [] for n in names}
+    for seed in range(o.seeds):
+        shares_of: dict[str, dict[str, float]] = {}
+        for n in order:
+            target = plan.get(n)
+            own = _own_shares(docs[n])
+            d = draw(docs[n], tok, seed, n_seqs, o.seq_len, shares=shares_of[target] if target else own)
+            shares_of[n] = d.shares()
+            if target:
+                log(f"{n}: drawn to {target}'s domain shares " + ", ".join(f"{k} {v:.2f}" for k, v in shares_of[target].items()))
+            scores, r = _train_and_score(f"{n} seed {seed}", d, tok, cfg, sched, seed, evals, o, log)
+            a = arms[n]
+            for e, v in scores.items():
+                a["bpb"][e].append(v)
+            a["train_loss"].append(r.losses)
+            a["tokens_per_s"].append(r.tokens_per_s)
+            a["domain_shares"].append(d.shares())
+            a["epochs"].append(d.epochs)
+            a["documents"].append(len(d.texts))
+            drawn_texts[n].extend(d.texts)
+            log(f"{n} seed {seed}: " + ", ".join(f"{e} {v:.4f}" for e, v in scores.items()) + " bpb")
+    eval_grams = {e: cont.ngrams(t) for e, t in evals.items()}
+    for n in names:
+        _summarise_arm(arms[n], list(evals))
+        grams = cont.ngrams(list(dict.fromkeys(drawn_texts[n])))
+        arms[n]["contamination"] = {e: cont.overlap(g, grams) for e, g in eval_grams.items()}
+        for e, share in arms[n]["contamination"].items():
+            if share > o.warn_share:
+                msg = f"arm {n}: {share:.1%} of eval set {e}'s 13-grams are in its training text"
+                result["warnings"].append(msg)
+                log("WARNING " + msg)
+    result["arms"] = arms
+    result["comparison"] = _comparison(arms, list(evals))
+
+
+def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
+    run_dir = Path(o.mix_run) if o.mix_run else next((s.run for s in srcs.values() if s.run is not None), None)
+    if run_dir is None:
+        raise ValueError("mix search needs a run: give --mix-run RUN or an arm from a run folder")
+    pool = ArmDocs(sources.mix_pool(run_dir))
+    doms = sorted(set(pool.domains().tolist()) - {""})
+    if o.mix_candidates:
+        cands = ms.load_candidates(o.mix_candidates)
+        unknown = sorted({d for c in cands for d in c} - set(doms))
+        if unknown:
+            raise ValueError(f"{o.mix_candidates}: domains not in the run: {', '.join(unknown)}")
+    else:
+        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run_dir))
+    log(f"mix search over {len(cands)} mixes of {run_dir} ({', '.join(doms)}), {o.seeds} seed(s) each")
+    n_seqs = sched.steps * o.batch
+    losses = {e: [] for e in evals}
+    arms = {}
+    for i, c in enumerate(cands):
+        name = f"mix{i:02d}"
+        rec = {"mix": c, "bpb": {e: [] for e in evals}, "train_loss": [], "tokens_per_s": [], "domain_shares": []}
+        for seed in range(o.seeds):
+            d = draw(pool, tok, seed, n_seqs, o.seq_len, shares={k: v for k, v in c.items() if v > 0})
+            scores, r = _train_and_score(f"{name} seed {seed}", d, tok, cfg, sched, seed, evals, o, log)
+            for e, v in scores.items():
+                rec["bpb"][e].append(v)
+            rec["train_loss"].append(r.losses)
+            rec["tokens_per_s"].append(r.tokens_per_s)
+            rec["domain_shares"].append(d.shares())
+        _summarise_arm(rec, list(evals))
+        for e in evals:
+            losses[e].append(rec["bpb_mean"][e])
+        arms[name] = rec
+    result["arms"] = arms
+    out = ms.search(doms, cands, losses)
+    out["run"] = str(run_dir)
+    (Path(o.out) / "recommended_mix.yaml").write_text(
+        f"# curate evaluate mix search over {len(cands)} mixes of {run_dir}; paste under the mix stage\n{out['yaml']}\n")
+    log(f"recommended mix: {out['yaml']} (predicted mean bpb {out['recommended']['predicted_mean_bpb']:.4f})")
+    return out

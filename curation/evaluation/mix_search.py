@@ -1,0 +1,118 @@
+"""Mix search in the spirit of RegMix (Liu et al. 2024): small runs on candidate mixes, a regression
+of each eval set's loss on the mix weights, and the mix that minimises the predicted average.
+
+* Candidates: a file (YAML or JSON: a list of ``{domain: weight}``, or ``{"candidates": [...]}``)
+  or ``--mix-grid K``: the run's own target plus ``K - 1`` mixes drawn from a flat Dirichlet over
+  the run's domains (RegMix samples its candidates from a Dirichlet too), seeded.
+* Fit, per eval set: ridge regression of bits per byte on the features ``w_d``, ``w_d**2`` and
+  ``log(w_d + EPS)`` of every domain ``d``. RegMix fits a linear model (or LightGBM) on the raw
+  weights; a model linear in ``w`` alone has its minimum on a corner of the simplex (a one-domain
+  mix), while the square and log terms let a domain's returns diminish (Ye et al. 2024, "Data Mixing Laws",
+  fit losses that are smooth, convex functions of the proportions), so the optimum can lie inside.
+* Search: like RegMix, predict the average over eval sets for many simulated mixes (a flat
+  Dirichlet sample plus the candidates) and average the ``TOP_K`` best; the result is rounded to 3
+  decimals and normalised, the form ``pipelines/*.yaml`` takes as ``mix.target``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+EPS = 0.01  # floor inside the log: a weight of 0 is as bad as 1%, not infinitely bad
+RIDGE = 1e-3  # L2 penalty on standardized features (small: the fit is nearly least squares)
+SIMULATED = 100_000  # simulated mixes searched (RegMix simulates 1M for its 5 seeds x 64 domains)
+TOP_K = 100  # RegMix averages its top-100 predicted mixes
+
+
+def grid(domains: list[str], k: int, seed: int = 0, include: dict[str, float] | None = None) -> list[dict[str, float]]:
+    """``k`` candidate mixes: ``include`` (the run's target) first, then flat-Dirichlet draws."""
+    rng = np.random.default_rng(seed)
+    out = []
+    if include:
+        tot = sum(include.get(d, 0.0) for d in domains) or 1.0
+        out.append({d: include.get(d, 0.0) / tot for d in domains})
+    while len(out) < k:
+        w = rng.dirichlet(np.ones(len(domains)))
+        out.append({d: float(x) for d, x in zip(domains, w)})
+    return out
+
+
+def load_candidates(path: str | Path) -> list[dict[str, float]]:
+    p = Path(path)
+    text = p.read_text()
+    if p.suffix in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if isinstance(data, dict):
+        data = data.get("candidates", [])
+    if not isinstance(data, list) or not data or not all(isinstance(x, dict) for x in data):
+        raise ValueError(f"{p}: expected a list of {{domain: weight}} mixes (or {{'candidates': [...]}})")
+    out = []
+    for i, c in enumerate(data):
+        c = {str(k): float(v) for k, v in (c.get("target", c)).items()}
+        if any(v < 0 for v in c.values()) or sum(c.values()) <= 0:
+            raise ValueError(f"{p}: candidate {i}: weights must be >= 0 and not all 0")
+        tot = sum(c.values())
+        out.append({k: v / tot for k, v in c.items()})
+    return out
+
+
+def features(W: np.ndarray) -> np.ndarray:
+    return np.concatenate([W, W * W, np.log(W + EPS)], axis=1)
+
+
+class Fit:
+    """Ridge regression of one eval set's bpb on ``features(W)``."""
+
+    def __init__(self, W: np.ndarray, y: np.ndarray):
+        X = features(W)
+        self.mu, self.sd = X.mean(0), X.std(0) + 1e-12
+        Z = (X - self.mu) / self.sd
+        self.y0 = float(y.mean())
+        A = Z.T @ Z + RIDGE * len(y) * np.eye(Z.shape[1])
+        self.coef = np.linalg.solve(A, Z.T @ (y - self.y0))
+
+    def predict(self, W: np.ndarray) -> np.ndarray:
+        return ((features(W) - self.mu) / self.sd) @ self.coef + self.y0
+
+
+def _loo_r2(W: np.ndarray, y: np.ndarray) -> float | None:
+    """Leave-one-out R^2 of the fit (how well it predicts a mix it did not see)."""
+    if len(y) < 3:
+        return None
+    pred = np.array([Fit(np.delete(W, i, 0), np.delete(y, i)).predict(W[i: i + 1])[0] for i in range(len(y))])
+    ss = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - pred) ** 2).sum()) / ss if ss > 0 else None
+
+
+def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, list[float]], seed: int = 0) -> dict:
+    """Fit every eval set, then the mix minimising the predicted mean over eval sets.
+
+    ``losses[eval][i]`` is the bpb of candidate ``mixes[i]`` (mean over seeds)."""
+    W = np.array([[m.get(d, 0.0) for d in domains] for m in mixes], dtype=float)
+    fits = {e: Fit(W, np.asarray(v, float)) for e, v in losses.items()}
+    rng = np.random.default_rng(seed)
+    S = np.concatenate([rng.dirichlet(np.ones(len(domains)), SIMULATED), W])
+    pred = np.mean([f.predict(S) for f in fits.values()], axis=0)
+    top = np.argsort(pred)[:TOP_K]
+    best = S[top].mean(0)
+    best = np.round(best / best.sum(), 3)
+    best[np.argmax(best)] += round(1.0 - float(best.sum()), 3)  # exact sum of 1 after rounding
+    target = {d: float(round(x, 3)) for d, x in zip(domains, best)}
+    bw = np.array([[target[d] for d in domains]])
+    return {
+        "domains": domains,
+        "candidates": [{"mix": m, "bpb": {e: float(v[i]) for e, v in losses.items()}} for i, m in enumerate(mixes)],
+        "fit": {e: {"loo_r2": _loo_r2(W, np.asarray(losses[e], float)),
+                    "predicted": [float(x) for x in fits[e].predict(W)]} for e in losses},
+        "recommended": {"target": target,
+                        "predicted_bpb": {e: float(f.predict(bw)[0]) for e, f in fits.items()},
+                        "predicted_mean_bpb": float(np.mean([f.predict(bw)[0] for f in fits.values()]))},
+        "yaml": "target: {" + ", ".join(f"{d}: {target[d]:.3f}" for d in domains) + "}",
+    }

@@ -1,0 +1,81 @@
+"""The annealing test on a tiny trainer checkpoint, and the mix search (planted best mix)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import yaml
+from eval_helpers import tiny_options
+
+from curation.evaluation import mix_search as ms
+from curation.evaluation.evaluate import run
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory, eval_run):
+    """Two steps of the real trainer (python -m curation.train) on the fixture run: a tiny checkpoint."""
+    from curation.train import load_config
+    from curation.train import run as train_run
+    from curation.train.checkpoint import latest_checkpoint
+
+    out = tmp_path_factory.mktemp("ckpt")
+    cfg = load_config([], manifest=str(eval_run / "manifest.json"), flavour="tiny", seq_len=64, global_batch_size=4,
+                      steps=2, warmup_steps=1, tokenizer_vocab_size=512, out=str(out), device="cpu", cpu_threads=1)
+    train_run(cfg)
+    return latest_checkpoint(out / "checkpoints")
+
+
+def test_anneal_mode_on_a_tiny_checkpoint(tiny_checkpoint, eval_run, eval_files, tmp_path):
+    arms = [("base", str(eval_run)), ("cand", f"{eval_run}@extract")]
+    o = tiny_options(tmp_path, arms, eval_files, anneal_from=str(tiny_checkpoint), tokens=1024, batch=4)
+    res = run(o, progress=None)
+    an = res["anneal"]
+    assert an["base"] == "base" and set(an["candidates"]) == {"cand"}
+    assert res["train"]["seq_len"] == 64 and res["train"]["decay"] == "linear to 0"
+    assert res["train"]["lr"] == pytest.approx(1e-3 * 0.1)  # the checkpoint's lr x min_lr_ratio
+    for e in ("prose", "code"):
+        d = an["candidates"]["cand"]["delta"][e]
+        assert math.isfinite(d)
+        assert d == pytest.approx(res["arms"]["cand"]["bpb_mean"][e] - res["arms"]["base"]["bpb_mean"][e])
+        # annealing from the checkpoint lowered the loss it started from
+        assert res["arms"]["base"]["bpb_mean"][e] < an["before"][e]
+    assert "Annealing test" in (tmp_path / "evaluate.html").read_text()
+
+
+def _planted(domains, cands, star, noise=0.002, seed=0):
+    rng = np.random.default_rng(seed)
+    W = np.array([[m[d] for d in domains] for m in cands])
+    losses = {}
+    for e, scale in (("a", [1.0, 2.0, 0.5]), ("b", [2.0, 1.0, 1.0])):
+        y = 1.0 + ((W - star) ** 2 * np.array(scale)).sum(1) + rng.normal(0, noise, len(W))
+        losses[e] = [float(v) for v in y]
+    return losses
+
+
+@pytest.mark.parametrize("star", [(0.5, 0.3, 0.2), (0.2, 0.2, 0.6), (0.34, 0.33, 0.33)])
+def test_mix_search_recovers_a_planted_best_mix(star):
+    domains = ["code", "general", "math"]
+    cands = ms.grid(domains, 16, seed=3)
+    res = ms.search(domains, cands, _planted(domains, cands, np.array(star)))
+    got = np.array([res["recommended"]["target"][d] for d in domains])
+    assert np.abs(got - np.array(star)).max() < 0.06, (got, star)
+    assert sum(res["recommended"]["target"].values()) == pytest.approx(1.0, abs=1e-9)
+    assert all(f["loo_r2"] > 0.8 for f in res["fit"].values())
+
+
+def test_mix_search_end_to_end_writes_a_pipeline_target(eval_run, eval_files, tmp_path):
+    from curation.operators.mix import MixParams
+
+    cand = tmp_path / "cands.yaml"
+    cand.write_text(yaml.safe_dump([{"general": 0.6, "math": 0.2, "code": 0.2}, {"general": 0.2, "math": 0.6, "code": 0.2},
+                                    {"general": 0.2, "math": 0.2, "code": 0.6}, {"general": 0.34, "math": 0.33, "code": 0.33}]))
+    o = tiny_options(tmp_path / "out", [("curated", str(eval_run))], eval_files, mix_candidates=str(cand), tokens=1024)
+    res = run(o, progress=None)
+    mx = res["mix_search"]
+    assert len(mx["candidates"]) == 4 and set(mx["fit"]) == {"prose", "code"}
+    snippet = yaml.safe_load((tmp_path / "out" / "recommended_mix.yaml").read_text())
+    params = MixParams(target=snippet["target"])  # what pipelines/*.yaml accepts as mix.target
+    assert set(params.target) == {"general", "math", "code"}
+    assert sum(snippet["target"].values()) == pytest.approx(1.0, abs=1e-6)
