@@ -83,6 +83,7 @@ class ShardWorker:
         op = self._ops.get(stage_cfg.name)
         if op is None:
             op = build_operator(stage_cfg)
+            op.bind_run(self.layout.root)
             op.setup()
             self._ops[stage_cfg.name] = op
         return op

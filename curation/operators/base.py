@@ -25,6 +25,7 @@ a ``params`` pydantic model validated from the pipeline file before any work sta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -67,6 +68,13 @@ class Operator:
             params = self.Params(**(params or {}))
         self.params = params
         self.stage = stage or self.name
+
+    #: The run folder, given by the engine (``bind_run``) before ``setup()``: for the few operators
+    #: that write run-level files from the workers (``tokenize``: token shards). None outside a run.
+    run_root: Path | None = None
+
+    def bind_run(self, run_root) -> None:
+        self.run_root = Path(run_root)
 
     def setup(self) -> None:
         """Load models or tables once per worker. Default: nothing."""

@@ -1,0 +1,257 @@
+"""tokenize: the mix and the annealing set as token shards in a seeded global order (global stage).
+
+Reads the ``mix`` stage's kept documents (``id``, ``text``, ``domain``, ``tokens``, ``mix_copies``,
+``anneal``) and writes, with the trainer's tokenizer, ``tokens/mix/`` and ``tokens/anneal/``
+(layout: :mod:`curation.tokens.layout`, format: :mod:`curation.tokens.format`, docs/tokens.md).
+
+Phases (no phase holds the corpus):
+
+* collect, per shard (no tokenizer call: lengths are the mix's ``tokens`` column, counted with the
+  same tokenizer): where every stored document will sit in its shard's token file (a running
+  offset, in shard order), and one row per occurrence - ``mix_copies`` rows for the mix, one for
+  the annealing set - keyed by a seeded hash of (id, copy) (:mod:`curation.tokens.order`).
+* combine, per key partition: sorts the partition by key and writes it as one index part; returns
+  a few summary rows (documents and tokens per part, domain and file), broadcast.
+* apply, per shard: tokenizes the shard's stored documents once, checks each length against the
+  ``tokens`` column (a different tokenizer is an error, not a silent misalignment) and writes the
+  tokens at the offsets collect fixed. Every document is kept; the stage's Parquet output drops
+  the ``text`` column (the text stays in the ``mix`` stage's output).
+* finalize (driver): merges the summary rows into the manifest's ``tokens`` section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curation import schema
+from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+from curation.tokens import format as tfmt
+from curation.tokens.index import sort_part, to_index
+from curation.tokens.layout import PHASES, TokenLayout
+from curation.tokens.manifest import FORMAT, add_tokens_section, read_tokens_section
+from curation.tokens.order import occurrence_keys
+
+SUMMARY_SCHEMA = pa.schema([
+    ("kind", pa.string()),      # "index": an index part's rows per domain; "file": a token file's stored tokens
+    ("phase", pa.string()),
+    ("name", pa.string()),      # the part's or file's path relative to the run root
+    ("domain", pa.string()),
+    ("documents", pa.int64()),
+    ("tokens", pa.int64()),
+])
+
+
+class TokenizeParams(Params):
+    #: the trainer's tokenizer: a tokenizer.json or a local Hugging Face folder. It must be the one
+    #: the ``mix`` stage counted ``tokens`` with (checked per document). None: the mix stage's default,
+    #: <models>/tokenizer.json
+    tokenizer: str | None = None
+    #: models folder for the default tokenizer (default: $CURATION_MODELS or models/ at the repo root)
+    models: str | None = None
+    #: seed of the training order (a different seed, a different permutation)
+    seed: int = 0
+    text_column: str = schema.TEXT
+
+
+class Tokenize(GlobalOperator):
+    name = "tokenize"
+    Params = TokenizeParams
+    wants_positions = True  # begin_shard: the shard index names the shard's token files
+
+    def __init__(self, params=None, stage=None):
+        super().__init__(params, stage)
+        self._tok = None
+        self._shard: int | None = None
+        self._next: dict[str, int] = {}
+
+    # -- tokenizer -----------------------------------------------------------------------------
+    def tokenizer_path(self) -> str:
+        from curation.classifiers import models_dir as md
+
+        p: TokenizeParams = self.params
+        if p.tokenizer:
+            return str(Path(p.tokenizer).resolve())
+        root = md.ensure(p.models, ("tokenizer",))
+        return str(root / md.TOKENIZER)
+
+    def setup(self) -> None:
+        from curation.train.tokenizer import load_tokenizer
+
+        if self._tok is None:
+            self._tok = load_tokenizer(self.tokenizer_path())
+            self.dtype = tfmt.dtype_for(self._tok.vocab_size)
+
+    def _layout(self) -> TokenLayout:
+        if self.run_root is None:
+            raise RuntimeError("tokenize writes token files into the run folder: call bind_run(run_root) first")
+        return TokenLayout(self.run_root)
+
+    # -- per shard -----------------------------------------------------------------------------
+    def begin_shard(self, shard: int, docs_before: int, docs_total: int) -> None:
+        self._shard = shard
+        self._next = {ph: 0 for ph in PHASES}
+
+    def _columns(self, table: pa.Table):
+        n, names = table.num_rows, table.column_names
+        copies = (table.column("mix_copies").to_numpy(zero_copy_only=False).astype(np.int64)
+                  if "mix_copies" in names else np.ones(n, np.int64))
+        anneal = (table.column("anneal").to_numpy(zero_copy_only=False).astype(bool)
+                  if "anneal" in names else np.zeros(n, bool))
+        if "tokens" in names:
+            lengths = table.column("tokens").to_numpy(zero_copy_only=False).astype(np.int64)
+        else:  # no mix stage before: count here (apply then writes exactly these lengths)
+            lengths = np.array([len(x) for x in self._encode(table)], np.int64)
+        return {"mix": np.maximum(copies, 0), "anneal": anneal.astype(np.int64)}, lengths
+
+    def _encode(self, table: pa.Table, mask: np.ndarray | None = None) -> list[list[int]]:
+        self.setup()
+        texts = table.column(self.params.text_column).to_pylist()
+        if mask is not None:
+            texts = [t for t, m in zip(texts, mask) if m]
+        return self._tok.encode_batch([t or "" for t in texts])
+
+    def _offsets(self, phase: str, stored: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Token offset in the shard's file of each stored document (running over the shard)."""
+        ln = np.where(stored, lengths, 0)
+        off = self._next[phase] + np.cumsum(ln) - ln
+        self._next[phase] += int(ln.sum())
+        return off
+
+    def collect(self, table: pa.Table) -> pa.Table:
+        if self._shard is None:
+            raise RuntimeError("tokenize needs begin_shard() before collect()")
+        layout = self._layout()
+        copies, lengths = self._columns(table)
+        ids = table.column(schema.ID).to_pylist()
+        domain = (table.column("domain").to_pylist() if "domain" in table.column_names else ["general"] * len(ids))
+        parts = []
+        for ph in PHASES:
+            off = self._offsets(ph, copies[ph] > 0, lengths)
+            rows, copy, keys = occurrence_keys(ids, copies[ph], self.params.seed, ph)
+            take = pa.array(rows, pa.int64())
+            parts.append(pa.table({
+                KEY: pa.array(keys, pa.uint64()),
+                "phase": pa.array([ph] * len(rows), pa.string()),
+                "id": pa.array(ids, pa.string()).take(take),
+                "domain": pa.array(domain, pa.string()).take(take),
+                "length": pa.array(lengths[rows], pa.int64()),
+                "file": pa.array([layout.bin_rel(ph, self._shard)] * len(rows), pa.string()),
+                "offset": pa.array(off[rows], pa.int64()),
+                "copy": pa.array(copy, pa.int32()),
+            }))
+        return pa.concat_tables(parts)
+
+    # -- per key partition ---------------------------------------------------------------------
+    def combine(self, rows: pa.Table) -> pa.Table:
+        out = []
+        if rows.num_rows:
+            layout = self._layout()
+            for ph in PHASES:
+                sub = rows.filter(pc.equal(rows.column("phase"), ph))
+                if not sub.num_rows:
+                    continue
+                part = to_index(sort_part(sub))
+                rel = layout.index_part_rel(ph, part.column("key")[0].as_py())
+                _write_atomic(part, layout.path(rel))
+                by_dom = sub.group_by("domain").aggregate([("length", "sum"), ("length", "count")])
+                for d, t, c in zip(by_dom.column("domain").to_pylist(), by_dom.column("length_sum").to_pylist(),
+                                   by_dom.column("length_count").to_pylist()):
+                    out.append(dict(kind="index", phase=ph, name=rel, domain=d, documents=c, tokens=t))
+                first = sub.filter(pc.equal(sub.column("copy"), 0))  # each stored document once
+                by_file = first.group_by("file").aggregate([("length", "sum"), ("length", "count")])
+                for f, t, c in zip(by_file.column("file").to_pylist(), by_file.column("length_sum").to_pylist(),
+                                   by_file.column("length_count").to_pylist()):
+                    out.append(dict(kind="file", phase=ph, name=f, domain="", documents=c, tokens=t))
+        return pa.Table.from_pylist(out, schema=SUMMARY_SCHEMA)
+
+    # -- per shard: the tokens -----------------------------------------------------------------
+    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+        if self._shard is None:
+            raise RuntimeError("tokenize needs begin_shard() before apply()")
+        layout = self._layout()
+        copies, lengths = self._columns(table)
+        need = (copies["mix"] > 0) | (copies["anneal"] > 0)
+        encoded = self._encode(table, need)
+        rows = np.flatnonzero(need)
+        got = np.fromiter((len(x) for x in encoded), np.int64, count=len(encoded))
+        bad = np.flatnonzero(got != lengths[rows])
+        if len(bad):
+            i = rows[bad[0]]
+            raise ValueError(
+                f"tokenize: document {table.column(schema.ID)[int(i)].as_py()} has {got[bad[0]]} tokens with "
+                f"{self.tokenizer_path()} but its 'tokens' column says {lengths[i]}: the mix stage counted with "
+                "another tokenizer; give both stages the same 'tokenizer'")
+        flat = np.fromiter((t for x in encoded for t in x), np.int64, count=int(got.sum()))
+        starts = np.concatenate([[0], np.cumsum(got)])
+        for ph in PHASES:
+            stored = copies[ph] > 0
+            base = self._next[ph]
+            self._offsets(ph, stored, lengths)
+            sel = np.flatnonzero(stored[rows])  # positions in `encoded` of this phase's documents
+            if not len(sel):
+                continue
+            toks = np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel])
+            tfmt.write_at(layout.path(layout.bin_rel(ph, self._shard)), base, toks, self.dtype)
+        kept = table.drop_columns([self.params.text_column]) if self.params.text_column in table.column_names else table
+        return OpResult(kept, self.split(table.slice(0, 0), []).rejected)
+
+    # -- driver: the manifest section ----------------------------------------------------------
+    def finalize(self, run_root: Path, kept_dir: Path, work_dir: Path | None = None) -> dict:
+        run_root = Path(run_root)
+        folder = Path(work_dir) / "decisions" if work_dir is not None else None
+        files = sorted(folder.glob("p-*.parquet")) if folder is not None and folder.is_dir() else []
+        if not files:  # a finished run, re-run: the section is already there
+            path = run_root / "manifest.json"
+            if path.is_file():
+                import json
+
+                section = read_tokens_section(json.loads(path.read_text(encoding="utf-8")))
+                if section:
+                    return section
+            raise RuntimeError(f"tokenize: no summaries under {folder} and no tokens section in {path}")
+        rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+        self.setup()
+        section = {
+            "format": FORMAT,
+            "dtype": tfmt.dtype_name(self.dtype),
+            "vocab_size": int(self._tok.vocab_size),
+            "bos_id": self._tok.bos_id,
+            "eos_id": self._tok.eos_id,
+            "tokenizer": self.tokenizer_path(),
+            "seed": self.params.seed,
+        }
+        for ph in PHASES:
+            index: dict[str, list[int]] = {}
+            stored: dict[str, int] = {}
+            docs: dict[str, int] = {}
+            toks: dict[str, int] = {}
+            for r in rows:
+                if r["phase"] != ph:
+                    continue
+                if r["kind"] == "index":
+                    e = index.setdefault(r["name"], [0, 0])
+                    e[0] += r["documents"]
+                    e[1] += r["tokens"]
+                    docs[r["domain"]] = docs.get(r["domain"], 0) + r["documents"]
+                    toks[r["domain"]] = toks.get(r["domain"], 0) + r["tokens"]
+                else:
+                    stored[r["name"]] = stored.get(r["name"], 0) + r["tokens"]
+            section[ph] = {
+                "index": [{"path": k, "documents": v[0], "tokens": v[1]} for k, v in sorted(index.items())],
+                "files": [{"path": k, "tokens": v} for k, v in sorted(stored.items())],
+                "documents": dict(sorted(docs.items())),
+                "tokens": dict(sorted(toks.items())),
+            }
+        add_tokens_section(run_root, section)
+        return section
+
+
+def _write_atomic(table: pa.Table, final: Path) -> None:
+    from curation.engine.layout import write_table_atomic
+
+    write_table_atomic(table, final)
