@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample"
 SHARED = ROOT.parent / "shared" / "data"  # present on developer machines, absent in CI
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tokens_helpers, for the test modules
 
 
 @pytest.fixture(scope="session")

@@ -171,6 +171,8 @@ class PackedStream:
 
     def _refill(self) -> None:
         texts = self.reader.read(self.docs_per_read)
+        if self.tok is None:
+            raise ValueError("the text path needs a tokenizer")
         ids = self.tok.encode_batch(texts)
         lens = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         toks = np.fromiter((t for x in ids for t in x), dtype=np.int64, count=int(lens.sum()))
@@ -335,8 +337,6 @@ class TrainLoader:
                 if (section.get(ph) or {}).get("index"):
                     self.streams[ph] = TokenStream(manifest.root, section, ph)
                 continue
-            if tokenizer is None:
-                raise ValueError("the text path needs a tokenizer")
             files = manifest.files(ph)
             if files:
                 self.streams[ph] = PackedStream(DocReader(files, manifest.text_column), tokenizer, seq_len)

@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tokens_helpers import tokenize_locally, with_token_counts
 
 from curation.tokens.format import open_tokens, parse_dtype
+from curation.tokens.local import tokenize_tables, with_token_counts
 from curation.tokens.order import longest_run
 
 FILES = {"ccnet_cc_en_head-0091": "general", "gsm8k_test_300": "math", "humaneval_100": "code",
@@ -55,7 +55,7 @@ def _shards(t: pa.Table, n: int = 3) -> list[pa.Table]:
 @pytest.fixture(scope="module")
 def run(corpus, tokenizer, tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("tokrun")
-    return root, tokenize_locally(root, _shards(corpus), str(tokenizer[0]), parts=3, batch=50)
+    return root, tokenize_tables(root, _shards(corpus), str(tokenizer[0]), parts=3, batch=50)
 
 
 def _index(root: Path, section: dict, phase: str) -> pa.Table:
@@ -118,7 +118,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_batching_does_not_change_a_byte(run, corpus, tokenizer, tmp_path):
     root, sec = run
     other = tmp_path / "other"
-    assert tokenize_locally(other, _shards(corpus), str(tokenizer[0]), parts=3, batch=17) == sec
+    assert tokenize_tables(other, _shards(corpus), str(tokenizer[0]), parts=3, batch=17) == sec
     assert _tree(other) == _tree(root)
 
 
@@ -152,7 +152,7 @@ def test_domains_interleave_like_a_random_permutation(run, corpus):
 
 def test_another_seed_gives_another_order(corpus, tokenizer, tmp_path, run):
     root, sec = run
-    sec2 = tokenize_locally(tmp_path, _shards(corpus), str(tokenizer[0]), parts=3, seed=1)
+    sec2 = tokenize_tables(tmp_path, _shards(corpus), str(tokenizer[0]), parts=3, seed=1)
     a = _index(root, sec, "mix").column("id").to_pylist()
     b = _index(tmp_path, sec2, "mix").column("id").to_pylist()
     assert sorted(a) == sorted(b) and a != b
@@ -163,4 +163,4 @@ def test_a_tokenizer_mismatch_is_an_error_naming_the_document(corpus, tokenizer,
     t = corpus.slice(0, 20)
     t = t.set_column(t.column_names.index("tokens"), "tokens", pa.array(np.array(t.column("tokens")) + 1))
     with pytest.raises(ValueError, match="counted with another tokenizer"):
-        tokenize_locally(tmp_path, [t], str(tokenizer[0]), parts=2)
+        tokenize_tables(tmp_path, [t], str(tokenizer[0]), parts=2)

@@ -146,8 +146,7 @@ def token_manifest_path(manifest_path, tokenizer_path, tmp_path_factory) -> Path
     tokenize operator over two shards; some documents have two mix copies."""
     import shutil
 
-    from tokens_helpers import tokenize_locally, with_token_counts
-
+    from curation.tokens.local import tokenize_tables, with_token_counts
     from curation.train.tokenizer import load_tokenizer
 
     run = tmp_path_factory.mktemp("token_run")
@@ -168,5 +167,5 @@ def token_manifest_path(manifest_path, tokenizer_path, tmp_path_factory) -> Path
     })
     t = with_token_counts(t, load_tokenizer(tokenizer_path))
     half = t.num_rows // 2
-    tokenize_locally(run, [t.slice(0, half), t.slice(half)], str(tokenizer_path))
+    tokenize_tables(run, [t.slice(0, half), t.slice(half)], str(tokenizer_path))
     return run / "manifest.json"

@@ -1,6 +1,7 @@
-"""Drive the ``tokenize`` operator's phases in one process (no Ray), as the engine would: collect
-per shard and batch, combine per ``key mod P`` partition, apply per shard, finalize. For tests that
-need a token run without a pipeline run (the trainer's, the format's)."""
+"""The ``tokenize`` stage's phases in one process, over in-memory shards (no Ray, no pipeline run):
+collect per shard and batch, combine per ``key mod parts`` partition, apply per shard, finalize -
+the same calls, in the same order, as the engine makes. For tests and benchmarks that need token
+shards of a few tables; a real run uses the engine (``curate run``)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def tokenize_locally(run: Path, shards: list[pa.Table], tokenizer: str, parts: int = 3, batch: int = 50,
-                     seed: int = 0) -> dict:
+def tokenize_tables(run: str | Path, shards: list[pa.Table], tokenizer: str, parts: int = 3, batch: int = 50,
+                    seed: int = 0) -> dict:
+    """Write ``run/tokens/`` for ``shards`` (tables with the mix stage's columns) and the manifest's
+    ``tokens`` section; returns the section."""
+    import shutil
+
     from curation.operators.tokenize import Tokenize
 
+    run = Path(run)
     op = Tokenize({"tokenizer": str(tokenizer), "seed": seed})
     op.bind_run(run)
     op.setup()
@@ -33,12 +39,14 @@ def tokenize_locally(run: Path, shards: list[pa.Table], tokenizer: str, parts: i
         op.begin_shard(i, 0, 0)
         for b in bs:
             op.apply(b, pa.table({}))
-    return op.finalize(run, run, work)
+    section = op.finalize(run, run, work)
+    shutil.rmtree(run / "_work", ignore_errors=True)
+    return section
 
 
 def with_token_counts(table: pa.Table, tokenizer) -> pa.Table:
-    """Replace ``tokens`` by the tokenizer's counts (as the mix stage writes them)."""
-    n = [len(x) for x in tokenizer.encode_batch(table.column("text").to_pylist())]
+    """Set the ``tokens`` column to the tokenizer's counts (BOS and EOS included), as the mix stage does."""
+    n = [len(x) for x in tokenizer.encode_batch([t or "" for t in table.column("text").to_pylist()])]
     if "tokens" in table.column_names:
         table = table.drop_columns(["tokens"])
     return table.append_column("tokens", pa.array(n, pa.int64()))
