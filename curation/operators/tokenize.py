@@ -9,9 +9,11 @@ Phases (no phase holds the corpus):
 * collect, per shard (no tokenizer call: lengths are the mix's ``tokens`` column, counted with the
   same tokenizer): where every stored document will sit in its shard's token file (a running
   offset, in shard order), and one row per occurrence - ``mix_copies`` rows for the mix, one for
-  the annealing set - keyed by a seeded hash of (id, copy) (:mod:`curation.tokens.order`).
-* combine, per key partition: sorts the partition by key and writes it as one index part; returns
-  a few summary rows (documents and tokens per part, domain and file), broadcast.
+  the annealing set - keyed by a seeded hash of (id, copy) (:mod:`curation.tokens.order`); plus,
+  per batch and file, one row of stored tokens keyed by the file (``copy`` = -1).
+* combine, per key partition: sorts the partition's occurrences by key and writes them as one index
+  part; returns a few summary rows (documents and tokens per part and domain; stored tokens of the
+  files whose key falls here), broadcast.
 * apply, per shard: tokenizes the shard's stored documents once, checks each length against the
   ``tokens`` column (a different tokenizer is an error, not a silent misalignment) and writes the
   tokens at the offsets collect fixed. Every document is kept; the stage's Parquet output drops
@@ -29,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curation import schema
+from curation.ids import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.tokens import format as tfmt
 from curation.tokens.index import sort_part, to_index
@@ -36,8 +39,11 @@ from curation.tokens.layout import PHASES, TokenLayout
 from curation.tokens.manifest import FORMAT, add_tokens_section, read_tokens_section
 from curation.tokens.order import occurrence_keys
 
+#: ``copy`` of a collected row that is not an occurrence but a batch's stored tokens of one file
+FILE_ROW = -1
 SUMMARY_SCHEMA = pa.schema([
     ("kind", pa.string()),      # "index": an index part's rows per domain; "file": a token file's stored tokens
+                                # (summed in the one partition its key falls in: one row per file, not per file x partition)
     ("phase", pa.string()),
     ("name", pa.string()),      # the part's or file's path relative to the run root
     ("domain", pa.string()),
@@ -131,19 +137,27 @@ class Tokenize(GlobalOperator):
         domain = (table.column("domain").to_pylist() if "domain" in table.column_names else ["general"] * len(ids))
         parts = []
         for ph in PHASES:
-            off = self._offsets(ph, copies[ph] > 0, lengths)
+            stored = copies[ph] > 0
+            off = self._offsets(ph, stored, lengths)
             rows, copy, keys = occurrence_keys(ids, copies[ph], self.params.seed, ph)
             take = pa.array(rows, pa.int64())
+            rel = layout.bin_rel(ph, self._shard)
             parts.append(pa.table({
                 KEY: pa.array(keys, pa.uint64()),
                 "phase": pa.array([ph] * len(rows), pa.string()),
                 "id": pa.array(ids, pa.string()).take(take),
                 "domain": pa.array(domain, pa.string()).take(take),
                 "length": pa.array(lengths[rows], pa.int64()),
-                "file": pa.array([layout.bin_rel(ph, self._shard)] * len(rows), pa.string()),
+                "file": pa.array([rel] * len(rows), pa.string()),
                 "offset": pa.array(off[rows], pa.int64()),
                 "copy": pa.array(copy, pa.int32()),
             }))
+            if stored.any():  # the batch's stored tokens, keyed by file: one partition sums each file
+                parts.append(pa.table({
+                    KEY: pa.array([hash64(rel, "tokens-file")], pa.uint64()), "phase": [ph], "id": pa.array([None], pa.string()),
+                    "domain": pa.array([None], pa.string()), "length": pa.array([int(lengths[stored].sum())], pa.int64()),
+                    "file": [rel], "offset": pa.array([0], pa.int64()), "copy": pa.array([FILE_ROW], pa.int32()),
+                }))
         return pa.concat_tables(parts)
 
     # -- per key partition ---------------------------------------------------------------------
@@ -151,6 +165,12 @@ class Tokenize(GlobalOperator):
         out = []
         if rows.num_rows:
             layout = self._layout()
+            files = rows.filter(pc.equal(rows.column("copy"), FILE_ROW))
+            by_file = files.group_by(["phase", "file"]).aggregate([("length", "sum")])
+            for ph, f, t in zip(by_file.column("phase").to_pylist(), by_file.column("file").to_pylist(),
+                                by_file.column("length_sum").to_pylist()):
+                out.append(dict(kind="file", phase=ph, name=f, domain="", documents=0, tokens=t))
+            rows = rows.filter(pc.not_equal(rows.column("copy"), FILE_ROW))
             for ph in PHASES:
                 sub = rows.filter(pc.equal(rows.column("phase"), ph))
                 if not sub.num_rows:
@@ -162,11 +182,6 @@ class Tokenize(GlobalOperator):
                 for d, t, c in zip(by_dom.column("domain").to_pylist(), by_dom.column("length_sum").to_pylist(),
                                    by_dom.column("length_count").to_pylist()):
                     out.append(dict(kind="index", phase=ph, name=rel, domain=d, documents=c, tokens=t))
-                first = sub.filter(pc.equal(sub.column("copy"), 0))  # each stored document once
-                by_file = first.group_by("file").aggregate([("length", "sum"), ("length", "count")])
-                for f, t, c in zip(by_file.column("file").to_pylist(), by_file.column("length_sum").to_pylist(),
-                                   by_file.column("length_count").to_pylist()):
-                    out.append(dict(kind="file", phase=ph, name=f, domain="", documents=c, tokens=t))
         return pa.Table.from_pylist(out, schema=SUMMARY_SCHEMA)
 
     # -- per shard: the tokens -----------------------------------------------------------------

@@ -93,3 +93,20 @@ def test_domains_interleave_like_a_random_permutation(runs):
     text_order = [d for rel in json.loads((run / "manifest.json").read_text())["mix"]["files"]
                   for d in pq.read_table(run / rel, columns=["domain"]).column(0).to_pylist()]
     assert longest_run(text_order) > hi
+
+
+def test_a_crash_in_tokenize_resumes_to_the_same_bytes(models, sample_dir, ray_local, runs, tmp_path):
+    from curation.engine.runner import RunError, RunOptions, run_pipeline
+
+    cfg, out = _pipeline(models[0]), tmp_path / "crashy"
+    with pytest.raises(RunError, match="tokenize.*injected failure"):
+        run_pipeline(cfg, [str(sample_dir / "text")], str(out), RunOptions(workers=2, progress=False, fault="crash:tokenize:1"))
+    assert "tokens" not in json.loads((out / "manifest.json").read_text())  # not committed yet
+    run_pipeline(cfg, [str(sample_dir / "text")], str(out), RunOptions(workers=2, progress=False))
+    ref = runs[1]
+
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "tokens").rglob("*")) if p.is_file()}
+
+    assert tree(out) == tree(ref)
+    assert json.loads((out / "manifest.json").read_text())["tokens"] == json.loads((ref / "manifest.json").read_text())["tokens"]
