@@ -149,16 +149,21 @@ class Trainer(Stateful):
         return f"ramped batch [{cfg.batch_ramp or cfg.global_batch_size}] x seq len [{cfg.seq_len_ramp or cfg.seq_len}]"
 
     def _check_token_vocab(self):
-        """The token path needs no tokenizer; one given with --tokenizer must match the shards' vocabulary."""
-        if self.cfg.tokenizer:
-            tok = load_tokenizer(self.cfg.tokenizer)
-            if tok.vocab_size != int(self.tokens["vocab_size"]):
-                raise ValueError(
-                    f"--tokenizer {self.cfg.tokenizer} has {tok.vocab_size} tokens but the token shards of "
-                    f"{self.manifest.path} were written with {self.tokens['vocab_size']} "
-                    f"({self.tokens.get('tokenizer')}); drop --tokenizer, or use --data text")
-            return tok
-        return None
+        """The token path calls no tokenizer. One is still loaded when at hand (--tokenizer, or the one
+        the shards name), for decoding and evaluation, and copied to OUT/tokenizer.json; it must
+        have the shards' vocabulary. A run moved without its tokenizer trains all the same."""
+        named = self.cfg.tokenizer or self.tokens.get("tokenizer")
+        if not self.cfg.tokenizer and not (named and Path(named).exists()):
+            return None
+        tok = load_tokenizer(named)
+        if tok.vocab_size != int(self.tokens["vocab_size"]):
+            raise ValueError(
+                f"tokenizer {named} has {tok.vocab_size} tokens but the token shards of {self.manifest.path} "
+                f"were written with {self.tokens['vocab_size']} ({self.tokens.get('tokenizer')}); "
+                "drop --tokenizer, or use --data text")
+        if self.dist.is_main and not (self.out / "tokenizer.json").is_file():
+            tok.save(self.out / "tokenizer.json")
+        return tok
 
     def _setup_tokenizer(self):
         cfg, d = self.cfg, self.dist

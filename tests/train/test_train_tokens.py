@@ -31,6 +31,7 @@ def reference(token_manifest_path, tokenizer_path, tmp_path_factory):
     rec = read_metrics(out)
     assert [r["phase"] for r in rec] == ["main"] * 3 + ["anneal"]
     assert all(r["grad_norm"] > 0.3 for r in rec), "clipping must be active for this test to mean something"
+    assert (out / "tokenizer.json").is_file()  # kept for decoding and evaluation, never called while training
     return out, [r["loss"] for r in rec]
 
 
@@ -95,8 +96,12 @@ def test_a_run_without_its_text_still_trains(token_manifest_path, tmp_path):
     out = tmp_path / "out"
     cfg = _base(run / "manifest.json", None, out, steps=2, anneal_tokens=256)
     del cfg["tokenizer"]  # none needed: the vocabulary comes from the manifest
+    sec = json.loads((run / "manifest.json").read_text())
+    sec["tokens"]["tokenizer"] = str(tmp_path / "moved-away.json")  # and no tokenizer at hand either
+    (run / "manifest.json").write_text(json.dumps(sec))
     run_trainer(cfg)
     assert [r["phase"] for r in read_metrics(out)] == ["main", "anneal"]
+    assert not (out / "tokenizer.json").exists()
 
 
 def test_older_runs_fall_back_to_text_with_a_notice(manifest_path, tokenizer_path, token_manifest_path, tmp_path, capsys):
