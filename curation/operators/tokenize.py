@@ -16,8 +16,8 @@ Phases (no phase holds the corpus):
   files whose key falls here), broadcast.
 * apply, per shard: tokenizes the shard's stored documents once, checks each length against the
   ``tokens`` column (a different tokenizer is an error, not a silent misalignment) and writes the
-  tokens at the offsets collect fixed. Every document is kept; the stage's Parquet output drops
-  the ``text`` column (the text stays in the ``mix`` stage's output).
+  tokens at the offsets collect fixed. Every document is kept (with ``keep_text: false`` the stage's
+  Parquet output drops the ``text`` column, which stays in the ``mix`` stage's output).
 * finalize (driver): merges the summary rows into the manifest's ``tokens`` section.
 """
 
@@ -62,6 +62,10 @@ class TokenizeParams(Params):
     #: seed of the training order (a different seed, a different permutation)
     seed: int = 0
     text_column: str = schema.TEXT
+    #: keep the text column in the stage's Parquet output (``NN-tokenize/``). true (default): the
+    #: report's and queries' view of the final documents keeps their text; false: that output holds
+    #: no second copy of the final text (it stays in the mix stage's output)
+    keep_text: bool = True
 
 
 class Tokenize(GlobalOperator):
@@ -212,7 +216,8 @@ class Tokenize(GlobalOperator):
                 continue
             toks = np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel])
             tfmt.write_at(layout.path(layout.bin_rel(ph, self._shard)), base, toks, self.dtype)
-        kept = table.drop_columns([self.params.text_column]) if self.params.text_column in table.column_names else table
+        drop = not self.params.keep_text and self.params.text_column in table.column_names
+        kept = table.drop_columns([self.params.text_column]) if drop else table
         return OpResult(kept, self.split(table.slice(0, 0), []).rejected)
 
     # -- driver: the manifest section ----------------------------------------------------------

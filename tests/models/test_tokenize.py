@@ -24,7 +24,7 @@ def _pipeline(models_root: Path):
         "stages": [
             {"op": "domain", "models": m, "auto_train": False},
             {"op": "mix", "models": m, "quality_column": "domain_score"},  # an annealing set without the quality stage
-            {"op": "tokenize", "models": m},
+            {"op": "tokenize", "models": m, "keep_text": False},
         ],
     })
 
