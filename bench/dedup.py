@@ -509,6 +509,7 @@ def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
     from curation.engine.worker import ShardWorker
     from curation.io.sources import plan_shards
     from curation.operators import operator_class
+    from curation.run.commit import committed
 
     layout = R.RunLayout(out)
     shards = plan_shards(inputs, cfg.input.shard_max_bytes)
@@ -541,17 +542,16 @@ def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
         n_parts = R.MIN_PARTS
         for s in shards:
             measure(f"{stage}:collect", w.collect, g.index, s, n_parts, pos.get(s.index))
-        work = layout.work(stage)
-        spill[f"{stage}:collect"] = sum(p.stat().st_size for p in (work / "collect").glob("*.parquet"))
+        spill[f"{stage}:collect"] = sum(i.size for i in committed(layout.fs, layout.collect_dir(stage)))
         source = "collect"
         for r in range(cls.max_rounds):
             changed = False
             for p in range(n_parts):
                 measure(f"{stage}:rounds", w.iterate, g.index, p, r, n_parts)
-            folder = work / f"round-{r:03d}"
-            spill[f"{stage}:round-{r}"] = sum(p.stat().st_size for p in folder.glob("*.parquet"))
-            changed = any(R._changed(folder / f"part-{p:05d}.parquet") for p in range(n_parts))
-            source = folder.name
+            folder = layout.round_dir(stage, r)
+            spill[f"{stage}:round-{r}"] = sum(i.size for i in committed(layout.fs, folder))
+            changed = any(R._changed(layout, layout.round_part(stage, r, p)) for p in range(n_parts))
+            source = folder.rsplit("/", 1)[-1]
             if not changed:
                 break
         for p in range(n_parts):

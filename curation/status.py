@@ -1,71 +1,63 @@
 """``curate status``: per stage, documents in, kept, rejected, and rejected by reason.
 
-Computed from the run's ``stats/`` and ``rejected/`` Parquet with DuckDB, so it works on a run
-that is still going (committed shards only) as well as a finished one.
+Computed from the run's ``stats`` and ``rejected`` views (DuckDB over the committed Parquet, on any
+filesystem: :mod:`curation.run.views`), so it works on a run that is still going (committed
+shards only) as well as a finished one. ``progress.state`` is ``finished``, ``running`` (a live
+driver holds the run's lock), ``stopped`` (the driver died or the run failed before the end) or
+``not started``.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import os
 
-import duckdb
-
-
-def _glob(root: Path, sub: str) -> str | None:
-    files = list(root.glob(f"{sub}/*/part-*.parquet"))
-    return str(root / sub / "*" / "part-*.parquet") if files else None
+from curation.run import lock, progress, record, views
+from curation.run.commit import committed
+from curation.run.layout import RunLayout
 
 
-def run_status(output: str | Path) -> dict:
-    root = Path(output)
-    run_json = root / "run.json"
-    if not run_json.exists():
-        raise FileNotFoundError(f"not a run folder (no run.json): {root}")
-    run = json.loads(run_json.read_text())
+def _empty() -> dict:
+    return {"in": 0, "kept": 0, "rejected": 0, "reasons": {}, "shards_done": 0, "seconds": 0.0}
+
+
+def run_status(output: str | os.PathLike | RunLayout) -> dict:
+    layout = RunLayout.of(output)
+    run = record.read(layout)
     order = run.get("stages", [])
-    stages: dict[str, dict] = {name: {"in": 0, "kept": 0, "rejected": 0, "reasons": {}, "shards_done": 0,
-                                      "seconds": 0.0} for name in order}
-    con = duckdb.connect()
-    stats_glob = _glob(root, "stats")
-    if stats_glob:
+    stages: dict[str, dict] = {name: _empty() for name in order}
+    con, found = views.connect(layout, only=("stats", "rejected"))
+    if "stats" in found:
         rows = con.execute(
             "SELECT stage, count(*), sum(docs_in), sum(docs_kept), sum(docs_rejected), sum(seconds) "
-            f"FROM read_parquet('{stats_glob}', union_by_name=true) GROUP BY stage"
+            "FROM stats GROUP BY stage"
         ).fetchall()
         for stage, shards, n_in, kept, rej, secs in rows:
-            s = stages.setdefault(stage, {"in": 0, "kept": 0, "rejected": 0, "reasons": {}, "shards_done": 0,
-                                          "seconds": 0.0})
+            s = stages.setdefault(stage, _empty())
             s.update({"in": int(n_in), "kept": int(kept), "rejected": int(rej), "shards_done": int(shards),
                       "seconds": round(float(secs), 3)})
-    rej_glob = _glob(root, "rejected")
-    if rej_glob:
+    if "rejected" in found:
         rows = con.execute(
-            "SELECT stage, reason, count(*) FROM read_parquet(?, union_by_name=true) "
-            "GROUP BY stage, reason ORDER BY stage, count(*) DESC, reason",
-            [rej_glob],
+            "SELECT stage, reason, count(*) FROM rejected GROUP BY stage, reason ORDER BY stage, count(*) DESC, reason"
         ).fetchall()
         for stage, reason, n in rows:
             if stage in stages:
                 stages[stage]["reasons"][reason] = int(n)
-    return {"run": str(root.resolve()), "pipeline": run.get("pipeline"), "shards": len(run.get("shards", [])),
-            "stages": stages, "progress": live_progress(root, run)}
+    return {"run": layout.uri, "pipeline": run.get("pipeline"), "shards": len(run.get("shards", [])),
+            "stages": stages, "progress": live_progress(layout, run)}
 
 
-def live_progress(root: Path, run: dict, now: float | None = None) -> dict:
-    """Shards done of total, docs/s and time left per stage, from the runner's ``progress.json``."""
+def live_progress(output: str | os.PathLike | RunLayout, run: dict, now: float | None = None) -> dict:
+    """Shards done of total, docs/s and time left per stage, from the runner's ``progress.json``;
+    the state from the run's lock (a live driver) and its last group's committed shards."""
     import time
 
+    layout = RunLayout.of(output)
     now = time.time() if now is None else now
-    path = root / "progress.json"
-    try:
-        state = json.loads(path.read_text()) if path.exists() else {}
-    except ValueError:  # being replaced right now: an atomic rename makes this rare
-        state = {}
+    state = progress.read(layout)
     groups = run.get("groups", [])
     n_shards = len(run.get("shards", []))
     last = groups[-1]["name"] if groups else None
-    complete = bool(last) and len(list((root / last).glob("part-*.parquet"))) >= n_shards
+    complete = bool(last) and len(committed(layout.fs, layout.kept_dir(last))) >= n_shards
     out = {}
     for label, e in state.get("stages", {}).items():
         end = e["updated"] if e.get("finished") else now
@@ -78,8 +70,15 @@ def live_progress(root: Path, run: dict, now: float | None = None) -> dict:
                       "docs_per_s": round(e["docs"] / elapsed, 1), "elapsed_s": round(elapsed, 2),
                       "finished": bool(e.get("finished")), "seconds_left": None if left is None else round(left, 1)}
     since = round(now - state["updated"], 1) if "updated" in state else None
-    return {"state": "finished" if complete else ("running" if state else "not started"),
-            "current": state.get("current"), "last_update_s_ago": since, "stages": out}
+    owner = lock.read(layout)
+    if complete and (owner is None or not lock.is_live(owner, now)):
+        st = "finished"
+    elif owner is not None and lock.is_live(owner, now):
+        st = "running"
+    else:
+        st = "stopped" if state else "not started"
+    return {"state": st, "current": state.get("current"), "last_update_s_ago": since, "stages": out,
+            "driver": lock.describe(owner) if owner else None}
 
 
 def format_status(st: dict) -> str:
@@ -92,7 +91,8 @@ def format_status(st: dict) -> str:
     prog = st.get("progress") or {}
     if prog.get("stages"):
         ago = prog.get("last_update_s_ago")
-        lines.append(f"\nprogress: {prog['state']}" + (f" (last update {ago:.0f}s ago)" if ago is not None else ""))
+        lines.append(f"\nprogress: {prog['state']}" + (f" (last update {ago:.0f}s ago)" if ago is not None else "")
+                     + (" - the driver is gone; re-run the same command to resume" if prog["state"] == "stopped" else ""))
         for label, p in prog["stages"].items():
             left = p["seconds_left"]
             when = (f"done in {p['elapsed_s']:.1f}s" if p["finished"] else

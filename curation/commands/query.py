@@ -9,7 +9,7 @@ def register(sub) -> None:
     q = sub.add_parser("query", help="SQL over a run's Parquet with DuckDB",
                        description="Views: one per stage output (named by stage), rejected, stats, mix, anneal; "
                                    "table run (the run.json as text).")
-    q.add_argument("output", help="run folder")
+    q.add_argument("output", help="run folder: a local path or an s3://, gs://, hdfs:// URI")
     q.add_argument("sql", help='e.g. "SELECT reason, count(*) FROM rejected GROUP BY 1"')
     q.add_argument("--json", action="store_true", help="print rows as JSON objects")
     q.add_argument("--width", type=int, default=120, help="truncate each printed value to this many characters")

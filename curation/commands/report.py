@@ -9,7 +9,7 @@ def register(sub) -> None:
                                    "(text length, scores, language), target against achieved mix, top reject "
                                    "reasons with example URLs and time per stage, each chart with its numbers. "
                                    "Works on a finished run and on one still going (committed shards).")
-    r.add_argument("output", help="run folder")
+    r.add_argument("output", help="run folder: a local path or an s3://, gs://, hdfs:// URI")
     r.add_argument("--name", default="report.html",
                    help="file name inside the run folder (default: report.html); paths leading outside are refused")
     r.set_defaults(func=main)

@@ -9,8 +9,10 @@ def register(sub) -> None:
                                    "Re-running the same command resumes from the committed shards.")
     r.add_argument("pipeline", help="pipeline YAML file, e.g. pipelines/llama3.yaml")
     r.add_argument("--input", "-i", nargs="+", required=True,
-                   help="input files or folders: .warc(.gz), .html(.gz), .parquet, .jsonl(.gz)")
-    r.add_argument("--output", "-o", required=True, help="run folder to write (created; resumed if it exists)")
+                   help="input files or folders: .warc(.gz), .html(.gz), .parquet, .jsonl(.gz); local paths or "
+                        "s3://, gs://, hdfs://, file:// URIs (docs/run-folder.md)")
+    r.add_argument("--output", "-o", required=True, help="run folder to write (created; resumed if it exists): a local path or an s3://, gs://, "
+                        "hdfs:// URI")
     r.add_argument("--workers", "-w", type=int, default=None,
                    help="parallel workers (default: every CPU of the local machine or cluster)")
     r.add_argument("--address", default=None,
@@ -28,7 +30,7 @@ def main(args) -> int:
     layout = run_pipeline(cfg, args.input, args.output,
                           RunOptions(workers=args.workers, address=args.address, progress=not args.quiet))
     if not args.quiet:
-        print(format_status(run_status(layout.root)))
-        print(f"\noutput:  {layout.root}\nsummary: curate status {layout.root}\n"
-              f"query:   curate query {layout.root} \"SELECT reason, count(*) FROM rejected GROUP BY 1\"")
+        print(format_status(run_status(layout)))
+        print(f"\noutput:  {layout.uri}\nsummary: curate status {layout.uri}\n"
+              f"query:   curate query {layout.uri} \"SELECT reason, count(*) FROM rejected GROUP BY 1\"")
     return 0

@@ -7,7 +7,7 @@ import json
 
 def register(sub) -> None:
     s = sub.add_parser("status", help="documents in, kept and rejected per stage, with reasons")
-    s.add_argument("output", help="run folder")
+    s.add_argument("output", help="run folder: a local path or an s3://, gs://, hdfs:// URI")
     s.add_argument("--json", action="store_true",
                    help='print {"stages": {stage: {"in", "kept", "rejected", "reasons"}}}')
     s.set_defaults(func=main)

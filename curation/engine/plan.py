@@ -18,8 +18,9 @@ class Group:
     @property
     def name(self) -> str:
         """The group's output folder: ``NN-<last stage>``."""
-        last = self.stages[-1].name if self.stages else "read"
-        return f"{self.index + 1:02d}-{last}"
+        from curation.run.layout import RunLayout
+
+        return RunLayout.group_dir_name(self.index, self.stages[-1].name if self.stages else "read")
 
     @property
     def stage_names(self) -> list[str]:

@@ -1,20 +1,18 @@
 """Progress of a stage: a bar with shards done of total, documents per second and time left.
 
 On a terminal the bar redraws in place; in logs (``ray job logs``, CI) it prints a line at most
-every ``log_every_s`` seconds and when the stage ends. With ``run_dir`` set, every update is also
-recorded in ``<run_dir>/progress.json`` (one entry per stage label: shards done of total, documents,
-start and last-update times), which ``curate status`` reads to show a running job's rate and time left.
+every ``log_every_s`` seconds and when the stage ends. With ``layout`` set, every update is also
+recorded in the run's ``progress.json`` (:mod:`curation.run.progress`), which ``curate status``
+reads to show a running job's rate and time left.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
-from pathlib import Path
 
-PROGRESS_FILE = "progress.json"
+from curation.run import progress as run_progress
+from curation.run.layout import RunLayout
 
 
 def _fmt_secs(s: float) -> str:
@@ -24,9 +22,9 @@ def _fmt_secs(s: float) -> str:
 
 class StageProgress:
     def __init__(self, label: str, total: int, done: int = 0, stream=None, log_every_s: float = 10.0,
-                 enabled: bool = True, run_dir: str | os.PathLike | None = None):
+                 enabled: bool = True, layout: RunLayout | None = None):
         self.label = label
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.layout = layout
         self.started_at = time.time()
         self.total = total
         self.done = done
@@ -38,7 +36,7 @@ class StageProgress:
         self.log_every_s = log_every_s
         self.last_log = 0.0
         self.enabled = enabled
-        if self.run_dir is not None:
+        if self.layout is not None:
             self._record(final=False)
 
     def rate(self) -> float:
@@ -68,24 +66,11 @@ class StageProgress:
 
     def _record(self, final: bool) -> None:
         """Update this stage's entry in ``progress.json`` (written by the driver only, atomically)."""
-        path = self.run_dir / PROGRESS_FILE
-        try:
-            state = json.loads(path.read_text()) if path.exists() else {}
-        except (OSError, ValueError):
-            state = {}
-        now = time.time()
-        stages = state.setdefault("stages", {})
-        stages.pop(self.label, None)  # re-insert last: the entry order is the order stages ran in
-        stages[self.label] = {"done": self.done, "total": self.total, "resumed": self.skipped, "docs": self.docs,
-                              "started": self.started_at, "updated": now, "finished": final}
-        state["updated"] = now
-        state["current"] = self.label
-        tmp = path.with_name(f".{PROGRESS_FILE}.tmp")
-        tmp.write_text(json.dumps(state, indent=1) + "\n")
-        os.replace(tmp, path)
+        run_progress.update(self.layout, self.label, self.done, self.total, self.skipped, self.docs,
+                            self.started_at, final)
 
     def _show(self, final: bool) -> None:
-        if self.run_dir is not None:
+        if self.layout is not None:
             self._record(final)
         if not self.enabled:
             return

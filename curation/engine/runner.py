@@ -12,19 +12,20 @@ the stage and shard named.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 
 from curation.config import PipelineConfig
-from curation.engine.layout import RunLayout
 from curation.engine.plan import Group, build_operator, plan_groups
 from curation.engine.progress import StageProgress
-from curation.engine.worker import ShardWorker
+from curation.engine.worker import ShardWorker, load_decisions
+from curation.io import fs as fsx
 from curation.io.sources import READ_STAGE, Shard, plan_shards
 from curation.operators import operator_class
+from curation.run import lock, manifest, record
+from curation.run.commit import committed, committed_names, read_json, remove_temporaries, write_json_atomic
+from curation.run.layout import RunLayout
 
 #: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
 #: combine call holds. Derived from the input size only, so the output never depends on workers.
@@ -64,7 +65,7 @@ def _run_record(cfg: PipelineConfig, inputs: list[str], shards: list[Shard]) -> 
     return {
         "pipeline": cfg.name,
         "config": cfg.model_dump(mode="json"),
-        "inputs": [os.path.abspath(p) for p in inputs],
+        "inputs": [record.input_name(p) for p in inputs],
         "shards": [s.name for s in shards],
         "stages": [READ_STAGE] + [s.name for s in cfg.stages],
         "groups": [{"name": g.name, "kind": g.kind, "stages": g.stage_names} for g in plan_groups(cfg)],
@@ -72,23 +73,12 @@ def _run_record(cfg: PipelineConfig, inputs: list[str], shards: list[Shard]) -> 
     }
 
 
-def _check_or_write_run_json(layout: RunLayout, record: dict) -> bool:
+def _check_or_write_run_json(layout: RunLayout, rec: dict) -> bool:
     """Write run.json; if the folder already holds a run, it must be the same run (resume)."""
-    path = layout.run_json()
-    if path.exists():
-        old = json.loads(path.read_text())
-        for key in ("config", "inputs", "shards"):
-            if old.get(key) != record.get(key):
-                raise RunError(
-                    f"{layout.root} already holds a different run ({key} differs); "
-                    "choose a new --output or delete the folder"
-                )
-        return True
-    layout.root.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return False
+    try:
+        return record.write_or_check(layout, rec)
+    except record.DifferentRunError as e:
+        raise RunError(str(e)) from None
 
 
 def _init_ray(opts: RunOptions):
@@ -109,6 +99,22 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
     opts = opts or RunOptions()
     layout = RunLayout(output)
     shards = plan_shards(inputs, cfg.input.shard_max_bytes)
+    owner = lock.RunLock(layout)
+    try:
+        owner.acquire()
+    except lock.LockedError as e:
+        raise RunError(str(e)) from None
+    try:
+        if owner.recovered and opts.progress:
+            print(f"curation: recovered the stale lock of a run that died ({lock.describe(owner.recovered)})",
+                  file=sys.stderr)
+        return _run_locked(cfg, inputs, layout, shards, opts)
+    finally:
+        owner.release()
+
+
+def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shards: list[Shard],
+                opts: RunOptions) -> RunLayout:
     resumed = _check_or_write_run_json(layout, _run_record(cfg, inputs, shards))
     if resumed:
         _remove_stale_temporaries(layout)
@@ -120,11 +126,13 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
         workers = max(1, min(workers, len(shards) or 1))
         gpus = int(resources.get("GPU", 0))
         config = cfg.model_dump(mode="json")
-        pools = _Pools(ray, config, str(layout.root), opts.fault, workers, min(gpus, len(shards) or 1))
+        remote = not layout.is_local or any(not fsx.is_local(p) for p in inputs)
+        pools = _Pools(ray, config, layout.uri, opts.fault, workers, min(gpus, len(shards) or 1),
+                       fsx.storage_env() if remote else None)
         if opts.progress:
             print(f"curation: {len(shards)} shards, {workers} workers"
                   + (f" (+{pools.gpu_workers} GPU workers for model stages)" if pools.gpu_workers else "")
-                  + f" -> {layout.root}" + (" (resuming)" if resumed else ""), file=sys.stderr)
+                  + f" -> {layout.uri}" + (" (resuming)" if resumed else ""), file=sys.stderr)
         try:
             for group in groups:
                 pool = pools.for_group(group)
@@ -136,7 +144,7 @@ def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunO
                 ray.get([a.release.remote(group.index) for a in pool])
         finally:
             pools.kill()
-        shutil.rmtree(layout.root / "_work", ignore_errors=True)
+        fsx.delete_tree(layout.fs, layout.work_root())
     finally:
         if owns_ray:
             ray.shutdown()
@@ -147,8 +155,10 @@ class _Pools:
     """Long-lived worker actors: a CPU pool for every group, and - only when the cluster has GPUs -
     a pool with one GPU per actor for groups holding a model-bearing operator (``uses_model``)."""
 
-    def __init__(self, ray, config: dict, root: str, fault: str | None, cpu_workers: int, gpu_workers: int):
+    def __init__(self, ray, config: dict, root: str, fault: str | None, cpu_workers: int, gpu_workers: int,
+                 env: dict | None = None):
         self.ray = ray
+        self.env = env or {}
         self.args = (config, root, fault)
         self.cpu_workers = cpu_workers
         self.gpu_workers = gpu_workers
@@ -156,6 +166,8 @@ class _Pools:
         self.gpu: list = []
 
     def _start(self, n: int, **resources) -> list:
+        if self.env:  # the driver's storage settings reach the workers (endpoint, region, credentials)
+            resources["runtime_env"] = {"env_vars": self.env}
         actor = self.ray.remote(ShardWorker).options(max_restarts=-1, max_task_retries=3, **resources)
         return [actor.remote(*self.args) for _ in range(n)]
 
@@ -175,10 +187,20 @@ class _Pools:
 
 def _finalize_global(layout: RunLayout, group: Group) -> None:
     """Optional driver-side last step of a global stage, after every shard is applied: an operator
-    with ``finalize(run_root, kept_dir, work_dir)`` writes run-level files (``mix``: manifest.json)."""
+    with ``finalize(summaries, decisions, run_uri)`` merges the small per-shard summaries its apply
+    step left (``mix``: the manifest; no corpus data is read here) and the run package writes it."""
     op = build_operator(group.stages[0])
-    if hasattr(op, "finalize"):
-        op.finalize(layout.root, layout.kept_dir(group.name), layout.work(group.stages[0].name))
+    if not hasattr(op, "finalize"):
+        return
+    stage = group.stages[0].name
+    if not fsx.exists(layout.fs, layout.decisions_dir(stage)) and manifest.exists(layout):
+        return  # a finished run, re-run: nothing to redo
+    names = committed_names(layout.fs, layout.kept_dir(group.name))
+    summaries = [read_json(layout.fs, i.path)
+                 for i in committed(layout.fs, layout.summaries_dir(stage), suffix=".json")
+                 if fsx.basename(i.path)[: -len(".json")] in names]  # sorted by shard
+    result = op.finalize(summaries, load_decisions(layout, stage), layout.uri)
+    manifest.merge(layout, result)  # the mix: a whole manifest; a later stage (tokenize): its sections
 
 
 def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
@@ -219,32 +241,46 @@ def _drain(ray, running: dict, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
 
 def _remove_stale_temporaries(layout: RunLayout) -> int:
     """Temporary files are never part of a committed shard: any left by a crashed run go."""
-    stale = [p for p in layout.root.rglob(".tmp-*") if p.is_file()]
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return len(stale)
+    return remove_temporaries(layout.fs, layout.root)
 
 
 def _todo(layout: RunLayout, group: Group, shards: list[Shard]) -> list[Shard]:
     """Shards not yet committed for ``group``, largest input first: handing out the big ones
     early keeps every worker busy until the end (the longest-processing-time-first rule). Output
     never depends on this order - shards are named, and each is written whole."""
-    todo = [s for s in shards if not layout.kept(group.name, s.name).exists()]
-    return sorted(todo, key=lambda s: (-_input_bytes(layout, group, s), s.index))
+    done = committed_names(layout.fs, layout.kept_dir(group.name))
+    todo = [s for s in shards if s.name not in done]
+    sizes = _input_sizes(layout, group, todo)
+    return sorted(todo, key=lambda s: (-sizes.get(s.name, 0), s.index))
 
 
-def _input_bytes(layout: RunLayout, group: Group, shard: Shard) -> int:
-    """Bytes a shard brings to ``group``: its input files, or the previous group's output
-    (group ``i`` writes ``<i+1:02d>-<stage>/``, so group ``i``'s input folder is ``<i:02d>-*``)."""
+def _input_sizes(layout: RunLayout, group: Group, shards: list[Shard]) -> dict[str, int]:
+    """Bytes each shard brings to ``group``: its input files, or the previous group's output."""
+    if not shards:
+        return {}
     if group.reads_input:
-        return sum(os.path.getsize(p.path) for p in shard.parts)
-    return sum(f.stat().st_size for f in layout.root.glob(f"{group.index:02d}-*/{shard.name}.parquet"))
+        return {s.name: sum(fsx.size(p.path) for p in s.parts) for s in shards}
+    prev = RunLayout.group_dir_name(group.index - 1, _previous_last_stage(layout, group))
+    return {_shard_of(i.path): i.size for i in committed(layout.fs, layout.kept_dir(prev))}
+
+
+def _previous_last_stage(layout: RunLayout, group: Group) -> str:
+    from curation.run.layout import GROUP_DIR
+
+    for name, stage in layout.group_dirs():
+        if int(GROUP_DIR.match(name).group(1)) == group.index:
+            return stage
+    return "read"
+
+
+def _shard_of(path: str) -> str:
+    return path.rsplit("/", 1)[-1][: -len(".parquet")]
 
 
 def _run_map_group(ray, pool, layout, group: Group, shards, opts):
     todo = _todo(layout, group, shards)
     label = "+".join(([READ_STAGE] if group.reads_input else []) + group.stage_names)
-    progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress, run_dir=layout.root)
+    progress = StageProgress(label, len(shards), len(shards) - len(todo), enabled=opts.progress, layout=layout)
     calls = [(f"shard {s.name} ({', '.join(p.path for p in s.parts[:3])})", "run_map", (group.index, s))
              for s in todo]
     _dispatch(ray, pool, calls, progress, f"stage {label}")
@@ -253,51 +289,53 @@ def _run_map_group(ray, pool, layout, group: Group, shards, opts):
 def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConfig, opts):
     todo = _todo(layout, group, shards)
     if not todo:
-        StageProgress(group.stage_names[0], len(shards), len(shards), enabled=opts.progress, run_dir=layout.root).close()
+        StageProgress(group.stage_names[0], len(shards), len(shards), enabled=opts.progress, layout=layout).close()
         return
     stage = group.stages[0].name
-    work = layout.work(stage)
+    fs = layout.fs
     previous = plan_groups(cfg)[group.index - 1]
-    in_bytes = sum(f.stat().st_size for f in layout.kept_dir(previous.name).glob("part-*.parquet"))
+    in_bytes = sum(i.size for i in committed(fs, layout.kept_dir(previous.name)))
     n_parts = max(MIN_PARTS, int(PARTS_PER_GIB * in_bytes / (1 << 30)) + 1)
-    meta = work / "parts.json"
-    if meta.exists():
-        n_parts = json.loads(meta.read_text())["parts"]
+    meta = layout.parts_meta(stage)
+    if fsx.exists(fs, meta):
+        n_parts = read_json(fs, meta)["parts"]
     else:
-        work.mkdir(parents=True, exist_ok=True)
-        meta.write_text(json.dumps({"parts": n_parts}))
+        write_json_atomic(fs, meta, {"parts": n_parts})
     op_cls = operator_class(group.stages[0].op)
     pos = _positions(layout, previous, shards) if op_cls.wants_positions else {}
-    need_collect = [s for s in shards if not (work / "collect" / f"{s.name}.parquet").exists()]
-    p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress, run_dir=layout.root)
+    collected = committed_names(fs, layout.collect_dir(stage))
+    need_collect = [s for s in shards if s.name not in collected]
+    p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress, layout=layout)
     _dispatch(ray, pool, [(f"shard {s.name}", "collect", (group.index, s, n_parts, pos.get(s.index)))
                           for s in need_collect], p, f"stage {stage} (collect)")
     source = "collect"
     for r in range(op_cls.max_rounds):  # optional extra rounds (GlobalOperator.iterate), until no change
-        folder = work / f"round-{r:03d}"
-        need = [i for i in range(n_parts) if not (folder / f"part-{i:05d}.parquet").exists()]
-        p = StageProgress(f"{stage}:round {r}", n_parts, n_parts - len(need), enabled=opts.progress, run_dir=layout.root)
+        folder = layout.round_dir(stage, r)
+        have = committed_names(fs, folder)
+        need = [i for i in range(n_parts) if fsx.basename(layout.round_part(stage, r, i))[:-8] not in have]
+        p = StageProgress(f"{stage}:round {r}", n_parts, n_parts - len(need), enabled=opts.progress, layout=layout)
         _dispatch(ray, pool, [(f"partition {i}", "iterate", (group.index, i, r, n_parts)) for i in need],
                   p, f"stage {stage} (round {r})")
-        source = folder.name
-        if not any(_changed(folder / f"part-{i:05d}.parquet") for i in range(n_parts)):
+        source = fsx.basename(folder)
+        if not any(_changed(layout, layout.round_part(stage, r, i)) for i in range(n_parts)):
             break
     else:
         if op_cls.max_rounds:
             raise RunError(f"stage {stage} did not converge in {op_cls.max_rounds} rounds")
-    need_combine = [i for i in range(n_parts) if not (work / "decisions" / f"p-{i:05d}.parquet").exists()]
-    p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress, run_dir=layout.root)
+    decided = {i.path for i in committed(fs, layout.decisions_dir(stage), prefix="p-")}
+    need_combine = [i for i in range(n_parts) if layout.decision(stage, i) not in decided]
+    p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress, layout=layout)
     _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i, source)) for i in need_combine],
               p, f"stage {stage} (combine)")
-    p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress, run_dir=layout.root)
+    p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress, layout=layout)
     _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s, pos.get(s.index))) for s in todo],
               p, f"stage {stage} (apply)")
 
 
-def _changed(path) -> bool:
+def _changed(layout: RunLayout, path: str) -> bool:
     import pyarrow.parquet as pq
 
-    return (pq.read_schema(path).metadata or {}).get(b"changed", b"1") != b"0"
+    return (pq.read_schema(path, filesystem=layout.fs).metadata or {}).get(b"changed", b"1") != b"0"
 
 
 def _positions(layout: RunLayout, previous: Group, shards: list[Shard]) -> dict[int, tuple[int, int]]:
@@ -305,7 +343,7 @@ def _positions(layout: RunLayout, previous: Group, shards: list[Shard]) -> dict[
     stage's input, from the Parquet footers of the previous group's output."""
     import pyarrow.parquet as pq
 
-    counts = [(s.index, pq.ParquetFile(layout.kept(previous.name, s.name)).metadata.num_rows)
+    counts = [(s.index, pq.ParquetFile(layout.kept(previous.name, s.name), filesystem=layout.fs).metadata.num_rows)
               for s in sorted(shards, key=lambda s: s.index)]
     total = sum(c for _, c in counts)
     out, before = {}, 0

@@ -17,8 +17,10 @@ import pyarrow.parquet as pq
 
 from curation import schema
 from curation.config import PipelineConfig
-from curation.engine.layout import RunLayout, StagedParquet, write_table_atomic
+from curation.run.commit import StagedParquet, committed, write_json_atomic, write_table_atomic
+from curation.run.layout import RunLayout
 from curation.engine.plan import Group, build_operator, plan_groups
+from curation.io import fs as fsx
 from curation.io.sources import READ_STAGE, Shard, read_shard
 from curation.operators.base import KEY, SHARD, OpResult
 
@@ -51,10 +53,9 @@ def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) 
     if kind == "crash":
         raise FaultInjected(f"injected failure in stage {stage}, shard {shard.name}")
     if kind == "kill":
-        marker = layout.root / "_work" / f".killed-{stage}-{shard.index}"
-        if not marker.exists():
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text("killed once\n")
+        marker = layout.fault_marker(stage, shard.index)
+        if not fsx.exists(layout.fs, marker):
+            write_json_atomic(layout.fs, marker, "killed once")
             os._exit(137)
 
 
@@ -83,7 +84,7 @@ class ShardWorker:
         op = self._ops.get(stage_cfg.name)
         if op is None:
             op = build_operator(stage_cfg)
-            op.bind_run(self.layout.root)
+            op.bind_run(self.layout)
             op.setup()
             self._ops[stage_cfg.name] = op
         return op
@@ -97,7 +98,7 @@ class ShardWorker:
     def _previous_output(self, group: Group, shard: Shard) -> Iterator[pa.Table]:
         prev = self.groups[group.index - 1]
         path = self.layout.kept(prev.name, shard.name)
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, filesystem=self.layout.fs)
         if pf.metadata.num_rows == 0:
             yield pf.schema_arrow.empty_table()
             return
@@ -106,16 +107,18 @@ class ShardWorker:
 
     # -- the common loop: batches through a chain of steps, everything accounted -------------
     def _run_chain(
-        self, group: Group, shard: Shard, steps: list[tuple[str, Callable[[pa.Table], OpResult]]]
+        self, group: Group, shard: Shard, steps: list[tuple[str, Callable[[pa.Table], OpResult]]],
+        outputs=None,
     ) -> dict:
+        """``outputs(kept table) -> (tables by run output name, summary)``: extra per-shard files
+        (the mix's ``mix``/``anneal``), committed with the shard, before its kept file."""
+        fs, comp = self.layout.fs, self.cfg.output.compression
         counters = {name: _StageCounter() for name, _ in steps}
-        rejected = {name: StagedParquet(self.layout.rejected(name, shard.name), self.cfg.output.compression)
-                    for name, _ in steps}
-        kept = StagedParquet(self.layout.kept(group.name, shard.name), self.cfg.output.compression)
+        rejected = {name: StagedParquet(fs, self.layout.rejected(name, shard.name), comp) for name, _ in steps}
+        kept = StagedParquet(fs, self.layout.kept(group.name, shard.name), comp)
         if group.reads_input:
             counters = {READ_STAGE: _StageCounter(), **counters}
-            rejected[READ_STAGE] = StagedParquet(self.layout.rejected(READ_STAGE, shard.name),
-                                                 self.cfg.output.compression)
+            rejected[READ_STAGE] = StagedParquet(fs, self.layout.rejected(READ_STAGE, shard.name), comp)
         try:
             for table in self._batches(group, shard, counters, rejected):
                 for name, step in steps:
@@ -135,6 +138,8 @@ class ShardWorker:
             for name, writer in rejected.items():
                 writer.commit(write_empty=False)
             self._write_stats(shard, counters)
+            if outputs is not None:
+                self._write_outputs(group, shard, kept, outputs)
             kept.commit()
         except BaseException:
             for w in (*rejected.values(), kept):
@@ -162,6 +167,16 @@ class ShardWorker:
             table = table.drop_columns([schema.TEXT])
         return table
 
+    def _write_outputs(self, group: Group, shard: Shard, kept: StagedParquet, outputs) -> None:
+        kept.close()
+        tables, summary = outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs))
+        rels = {}
+        for name, table in tables.items():
+            write_table_atomic(self.layout.fs, table, self.layout.output(name, shard.name))
+            rels[name] = self.layout.output_rel(name, shard.name)
+        write_json_atomic(self.layout.fs, self.layout.summary(group.stages[0].name, shard.name),
+                          {**summary, "shard": shard.name, "outputs": rels})
+
     def _write_stats(self, shard: Shard, counters: dict[str, _StageCounter]) -> None:
         for name, c in counters.items():
             row = pa.Table.from_pylist(
@@ -169,7 +184,7 @@ class ShardWorker:
                       docs_rejected=c.docs_rejected, seconds=c.seconds)],
                 schema=STATS_SCHEMA,
             )
-            write_table_atomic(row, self.layout.stats(name, shard.name), self.cfg.output.compression)
+            write_table_atomic(self.layout.fs, row, self.layout.stats(name, shard.name), self.cfg.output.compression)
 
     # -- map groups --------------------------------------------------------------------------
     def run_map(self, group_index: int, shard: Shard) -> dict:
@@ -186,7 +201,7 @@ class ShardWorker:
             op.begin_shard(shard.index, *position)
         tables = [op.collect(t) for t in self._previous_output(group, shard) if t.num_rows]
         tables = [t for t in tables if t.num_rows]
-        out = self.layout.work(stage.name) / "collect" / f"{shard.name}.parquet"
+        out = self.layout.collected(stage.name, shard.name)
         if tables:
             rows = pa.concat_tables(tables, promote_options="permissive")
             if KEY not in rows.column_names:
@@ -198,7 +213,7 @@ class ShardWorker:
         else:
             rows = pa.table({KEY: pa.array([], pa.uint64()), SHARD: pa.array([], pa.int32()),
                              PART: pa.array([], pa.int32())})
-        write_table_atomic(rows, out, self.cfg.output.compression)
+        write_table_atomic(self.layout.fs, rows, out, self.cfg.output.compression)
         return {"shard": shard.name, "rows": rows.num_rows}
 
     def iterate(self, group_index: int, part: int, round_: int, n_parts: int) -> dict:
@@ -206,25 +221,25 @@ class ShardWorker:
         round's rows (round 0: the collected rows); its rows are re-partitioned by their ``key``."""
         stage = self.groups[group_index].stages[0]
         op = self._op(stage)
-        work = self.layout.work(stage.name)
-        rows = _partition_rows(work / ("collect" if round_ == 0 else f"round-{round_ - 1:03d}"), part)
+        source = self.layout.collect_dir(stage.name) if round_ == 0 else self.layout.round_dir(stage.name, round_ - 1)
+        rows = _partition_rows(self.layout, source, part)
         out, changed = op.iterate(rows, round_)
         if KEY not in out.column_names:
             raise TypeError(f"{stage.name}.iterate must return a '{KEY}' column")
         out = out.append_column(PART, _mod(out.column(KEY).cast(pa.uint64()), n_parts)).sort_by([(PART, "ascending")])
         out = out.replace_schema_metadata({**(out.schema.metadata or {}), b"changed": b"1" if changed else b"0"})
-        write_table_atomic(out, work / f"round-{round_:03d}" / f"part-{part:05d}.parquet", self.cfg.output.compression)
+        write_table_atomic(self.layout.fs, out, self.layout.round_part(stage.name, round_, part),
+                           self.cfg.output.compression)
         return {"part": part, "rows": rows.num_rows, "out": out.num_rows, "changed": bool(changed)}
 
     def combine(self, group_index: int, part: int, source: str = "collect") -> dict:
         stage = self.groups[group_index].stages[0]
         op = self._op(stage)
-        work = self.layout.work(stage.name)
-        rows = _partition_rows(work / source, part)
+        rows = _partition_rows(self.layout, self.layout.spill_dir(stage.name, source), part)
         decisions = op.combine(rows)
         if SHARD in decisions.column_names:
             decisions = decisions.sort_by([(SHARD, "ascending")])
-        write_table_atomic(decisions, work / "decisions" / f"p-{part:05d}.parquet", self.cfg.output.compression)
+        write_table_atomic(self.layout.fs, decisions, self.layout.decision(stage.name, part), self.cfg.output.compression)
         return {"part": part, "rows": rows.num_rows, "decisions": decisions.num_rows}
 
     def apply(self, group_index: int, shard: Shard, position: tuple | None = None) -> dict:
@@ -233,8 +248,9 @@ class ShardWorker:
         op = self._op(stage)
         if position is not None:
             op.begin_shard(shard.index, *position)
-        decisions = load_decisions(self.layout.work(stage.name) / "decisions", shard.index)
-        return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))])
+        decisions = load_decisions(self.layout, stage.name, shard.index)
+        outputs = op.shard_outputs if hasattr(op, "shard_outputs") else None
+        return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))], outputs)
 
 
 def _mod(values, n: int) -> pa.Array:
@@ -242,24 +258,27 @@ def _mod(values, n: int) -> pa.Array:
     return pa.array((arr % np.uint64(n)).astype(np.int32))
 
 
-def _partition_rows(folder, part: int) -> pa.Table:
+def _partition_rows(layout: RunLayout, folder: str, part: int) -> pa.Table:
     """The rows of one key partition from every spill file in ``folder``."""
-    files = sorted(str(p) for p in folder.glob("part-*.parquet"))
-    return _dataset(files).to_table(filter=ds.field(PART) == part).drop_columns([PART])
+    files = [i.path for i in committed(layout.fs, folder)]
+    return _dataset(layout, files).to_table(filter=ds.field(PART) == part).drop_columns([PART])
 
 
-def _dataset(files: list[str]) -> ds.Dataset:
+def _dataset(layout: RunLayout, files: list[str]) -> ds.Dataset:
     """A dataset over spill files whose schemas may differ (an empty shard has fewer columns)."""
-    unified = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
-    return ds.dataset(files, schema=unified, format="parquet")
+    unified = pa.unify_schemas([pq.read_schema(f, filesystem=layout.fs) for f in files], promote_options="permissive")
+    return ds.dataset(files, schema=unified, format="parquet", filesystem=layout.fs)
 
 
-def load_decisions(folder, shard_index: int) -> pa.Table:
-    """The decisions routed to one shard (rows with its ``_shard``), or all of them (broadcast)."""
-    files = sorted(str(p) for p in folder.glob("p-*.parquet"))
+def load_decisions(layout: RunLayout, stage: str, shard_index: int | None = None) -> pa.Table:
+    """The decisions routed to one shard (rows with its ``_shard``), or all of them (broadcast,
+    or ``shard_index`` None)."""
+    files = [i.path for i in committed(layout.fs, layout.decisions_dir(stage), prefix="p-")]
     if not files:
         return pa.table({})
-    dataset = _dataset(files)
+    dataset = _dataset(layout, files)
+    if shard_index is None:
+        return dataset.to_table()
     if SHARD in dataset.schema.names:
         return dataset.to_table(filter=ds.field(SHARD) == shard_index)
     return dataset.to_table()

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from curation import schema
 from curation.ids import content_hash, stable_id
+from curation.io import fs as fsx
 from curation.io.charset import DecodeError, charset_from_content_type, decode_page
 
 READ_STAGE = "read"
@@ -75,12 +76,19 @@ class Shard:
 
     @property
     def name(self) -> str:
-        return f"part-{self.index:05d}"
+        from curation.run.layout import RunLayout
+
+        return RunLayout.shard_name(self.index)
 
 
 def discover(paths: list[str]) -> list[FilePart]:
     found: list[FilePart] = []
     for given in paths:
+        if fsx.is_uri(given) and not fsx.is_local(given):
+            found.extend(_discover_uri(given))
+            continue
+        if given.startswith("file://"):
+            given = fsx.resolve(given)[1]
         if not os.path.exists(given):
             raise InputError(f"input not found: {given}")
         root = os.path.abspath(given)
@@ -101,9 +109,42 @@ def discover(paths: list[str]) -> list[FilePart]:
     return found
 
 
+# -- files on any filesystem (curation.io.fs): listing, sizes, opening --------------------------
+
+
+def _discover_uri(given: str) -> list[FilePart]:
+    """Input files under a URI (``s3://bucket/prefix/``, ``gs://...``), in sorted order."""
+    fs, path = fsx.resolve(given)
+    info = fsx.info(fs, path)
+    if info.type == fsx.pafs.FileType.NotFound:
+        raise InputError(f"input not found: {given}")
+    if info.type == fsx.pafs.FileType.File:
+        kind = file_kind(path)
+        if kind is None:
+            raise InputError(f"unsupported input file type: {given}")
+        return [FilePart(given, kind, given.rsplit("/", 1)[0])]
+    root = given.rstrip("/")
+    out = []
+    for i in fsx.files(fs, path, recursive=True):
+        kind = file_kind(i.path)
+        if kind:
+            out.append(FilePart(root + "/" + i.path[len(path):].lstrip("/"), kind, root))
+            fsx.remember_size(out[-1].path, i.size)
+    return out
+
+
+def _open(path: str):
+    """A binary file object for a local path or URI, decompressed when the name ends in .gz."""
+    gz = path.lower().endswith(".gz")
+    if not fsx.is_uri(path):
+        return gzip.open(path, "rb") if gz else open(path, "rb")
+    raw = io.BufferedReader(fsx.open_binary(path), 1 << 20)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+
+
 def _split_parquet(part: FilePart, max_bytes: int) -> list[FilePart]:
     try:
-        meta = pq.ParquetFile(part.path).metadata
+        meta = fsx.parquet_file(part.path).metadata
     except Exception:
         return [part]  # reported as unreadable when read
     groups, size, out = [], 0, []
@@ -123,14 +164,14 @@ def plan_shards(paths: list[str], max_bytes: int) -> list[Shard]:
     """Deterministic shard plan: the same inputs give the same shards, whatever the workers."""
     parts: list[FilePart] = []
     for part in discover(paths):
-        if part.kind == "parquet" and os.path.getsize(part.path) > max_bytes:
+        if part.kind == "parquet" and fsx.size(part.path) > max_bytes:
             parts.extend(_split_parquet(part, max_bytes))
         else:
             parts.append(part)
     shards: list[list[FilePart]] = []
     size = 0
     for part in parts:
-        psize = os.path.getsize(part.path)
+        psize = fsx.size(part.path)
         if part.row_groups is not None and len(part.row_groups) < _num_row_groups(part.path):
             psize = max_bytes  # a split Parquet file fills its own shard
         if not shards or size + psize > max_bytes:
@@ -143,7 +184,7 @@ def plan_shards(paths: list[str], max_bytes: int) -> list[Shard]:
 
 def _num_row_groups(path: str) -> int:
     try:
-        return pq.ParquetFile(path).metadata.num_row_groups
+        return fsx.parquet_file(path).metadata.num_row_groups
     except Exception:
         return 0
 
@@ -188,10 +229,9 @@ def _decoded_html(part: FilePart, data: bytes, declared: str | None, url, key):
 def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    opener = gzip.open if part.path.lower().endswith(".gz") else open
     n = 0
     try:
-        with opener(part.path, "rb") as fh:
+        with _open(part.path) as fh:
             for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
                 n += 1
                 url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
@@ -230,12 +270,8 @@ def _is_htmlish(ctype: str) -> bool:
 def _read_html_file(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     rel = os.path.relpath(part.path, part.root)
     try:
-        if part.path.lower().endswith(".gz"):
-            with gzip.open(part.path, "rb") as fh:
-                data = fh.read(max_record_bytes + 1)
-        else:
-            with open(part.path, "rb") as fh:
-                data = fh.read(max_record_bytes + 1)
+        with _open(part.path) as fh:
+            data = fh.read(max_record_bytes + 1)
     except (OSError, EOFError) as e:
         yield _reject_row(part, "unreadable_file", f"{type(e).__name__}: {e}", rel)
         return
@@ -289,7 +325,7 @@ def _parse_time(value) -> datetime | None:
 
 def _read_parquet(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     try:
-        pf = pq.ParquetFile(part.path)
+        pf = fsx.parquet_file(part.path)
         names = pf.schema_arrow.names
         if "html" not in names and "text" not in names:
             yield _reject_row(part, "no_text_column", f"columns {names} have neither html nor text", part.path)
@@ -306,10 +342,9 @@ def _read_parquet(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
 
 
 def _read_jsonl(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
-    opener = gzip.open if part.path.lower().endswith(".gz") else open
     n = 0
     try:
-        with opener(part.path, "rb") as fh:
+        with _open(part.path) as fh:
             for n, line in enumerate(fh):
                 if not line.strip():
                     continue

@@ -25,7 +25,6 @@ a ``params`` pydantic model validated from the pipeline file before any work sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -69,12 +68,16 @@ class Operator:
         self.params = params
         self.stage = stage or self.name
 
-    #: The run folder, given by the engine (``bind_run``) before ``setup()``: for the few operators
-    #: that write run-level files from the workers (``tokenize``: token shards). None outside a run.
-    run_root: Path | None = None
+    #: The run folder (a :class:`curation.run.layout.RunLayout`), given by the engine (``bind_run``)
+    #: before ``setup()``: for the few operators that write run-level files from the workers
+    #: (``tokenize``: token shards, through :mod:`curation.run.tokens`). None outside a run.
+    run = None
 
-    def bind_run(self, run_root) -> None:
-        self.run_root = Path(run_root)
+    def bind_run(self, run) -> None:
+        """``run``: the run's ``RunLayout`` (or its URI / local path)."""
+        from curation.run.layout import RunLayout
+
+        self.run = RunLayout.of(run)
 
     def setup(self) -> None:
         """Load models or tables once per worker. Default: nothing."""

@@ -19,32 +19,32 @@ Phases (no phase holds the corpus; every decision is a seeded hash of the docume
   the annealing set when its quality bin is among the top ``anneal_fraction`` of its domain's
   tokens. Columns: ``tokens`` (int64), ``quality`` (float32), ``mix_copies`` (int32), ``anneal``
   (bool). Documents with no copy and not in the annealing set are rejected (``not_sampled``).
-* finalize (driver, after apply): writes ``mix/part-*.parquet`` (each document repeated
-  ``mix_copies`` times, rows ordered by a seeded hash), ``anneal/part-*.parquet`` and
-  ``manifest.json`` at the run root.
+* still in apply, per shard (``shard_outputs``, written by the workers with the shard's commit):
+  ``mix/part-*.parquet`` (each document repeated ``mix_copies`` times, rows ordered by a seeded
+  hash) and ``anneal/part-*.parquet``, plus a small summary (documents and tokens per domain).
+* finalize (driver, after apply): merges the per-shard summaries into ``manifest.json``
+  (:mod:`curation.run.manifest`); the driver reads no document.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pydantic import Field, field_validator
 
 from curation import schema
 from curation.ids import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+from curation.run.manifest import FORMAT as MANIFEST_FORMAT
 
 DOMAINS = ("general", "math", "code", "multilingual")
 BINS = 4096  # histogram resolution of both the id hash and the quality score
 HASH_KIND, QUALITY_KIND = 0, 1
-MANIFEST_FORMAT = "curation.mix/1"
+OUTPUTS = ("mix", "anneal")
 _OUT_FIELDS = ["id", "text", "domain", "topic", "quality", "tokens", "url", "source", "lang", "domain_score",
                "quality_fasttext", "quality_roberta"]
 
@@ -288,48 +288,61 @@ class Mix(GlobalOperator):
         details = [f"{domain[i]}/{topic[i] or '-'} sampling rate {rates[i]:.3f}" if drop[i] else None for i in range(n)]
         return self.split(table, reasons, details)
 
-    # -- finalize: the trainer's files --------------------------------------------------------
-    def finalize(self, run_root: Path, kept_dir: Path, work_dir: Path | None = None) -> dict:
-        """Write mix/, anneal/ and manifest.json at ``run_root`` from the stage's kept shards."""
-        from curation.engine.layout import write_table_atomic
-
+    # -- per shard, in the apply step: the trainer's files --------------------------------------
+    def shard_outputs(self, kept: pa.Table) -> tuple[dict[str, pa.Table], dict]:
+        """From one shard's kept rows: its ``mix`` rows (each document ``mix_copies`` times, in a
+        seeded-hash order) and ``anneal`` rows, and a small summary for the manifest. The engine
+        writes both files (as ``mix/<shard>.parquet``, ``anneal/<shard>.parquet``) with the shard."""
         p: MixParams = self.params
-        run_root = Path(run_root)
-        manifest_path = run_root / "manifest.json"
-        have_plan = work_dir is not None and (Path(work_dir) / "decisions").is_dir()
-        if manifest_path.is_file() and not have_plan:  # a finished run, re-run: nothing to redo
-            return json.loads(manifest_path.read_text(encoding="utf-8"))
-        files = sorted(Path(kept_dir).glob("part-*.parquet"))
-        out = {"mix": {"files": [], "documents": {}, "tokens": {}}, "anneal": {"files": [], "documents": {}, "tokens": {}}}
+        summary = {part: {"documents": {}, "tokens": {}} for part in OUTPUTS}
+        summary["topics"] = {}
+        t = kept
+        if t.num_rows == 0 or "mix_copies" not in t.column_names:
+            return {}, summary
+        cols = [c for c in _OUT_FIELDS if c in t.column_names]
+        copies = t.column("mix_copies").to_numpy(zero_copy_only=False).astype(np.int64)
+        idx = np.repeat(np.arange(t.num_rows), copies)
+        epoch = np.concatenate([np.arange(c) for c in copies]) if len(idx) else np.zeros(0, np.int64)
+        mix = t.select(cols).take(pa.array(idx, pa.int64())).append_column("epoch", pa.array(epoch, pa.int32()))
+        ids = mix.column(schema.ID).to_pylist()
+        order = np.argsort(np.array([_h64(f"{p.seed}\x1fmix\x1f{i}\x1f{e}") for i, e in zip(ids, epoch)],
+                                    dtype=np.uint64), kind="stable")
+        mix = mix.take(pa.array(order, pa.int64()))
+        ann = t.filter(t.column("anneal")).select(cols)
+        tables = {"mix": mix, "anneal": ann}
+        for part, tab in tables.items():
+            dom = tab.column("domain").to_pylist()
+            tk = tab.column("tokens").to_numpy(zero_copy_only=False)
+            out = summary[part]
+            for d_, n_ in zip(dom, tk):
+                out["documents"][d_] = out["documents"].get(d_, 0) + 1
+                out["tokens"][d_] = out["tokens"].get(d_, 0) + int(n_)
+            if part == "mix":
+                for tp, d_, n_ in zip(tab.column("topic").to_pylist(), dom, tk):
+                    key = f"{d_}/{tp}" if tp else d_
+                    summary["topics"][key] = summary["topics"].get(key, 0) + int(n_)
+        return tables, summary
+
+    # -- finalize (driver): the manifest from the per-shard summaries --------------------------
+    def finalize(self, summaries: list[dict], decisions: pa.Table, source_run: str) -> dict:
+        """The manifest's content (format ``curation.mix/1``, written by :mod:`curation.run.manifest`)
+        from the summaries of every shard in shard order (each with ``outputs``: {part: file
+        relative to the run}) and the broadcast decisions (the plan's available tokens and notes)."""
+        p: MixParams = self.params
+        out = {part: {"files": [], "documents": {}, "tokens": {}} for part in OUTPUTS}
         topics: dict[str, int] = {}
-        for f in files:
-            t = pq.read_table(f)
-            if t.num_rows == 0 or "mix_copies" not in t.column_names:
-                continue
-            cols = [c for c in _OUT_FIELDS if c in t.column_names]
-            copies = t.column("mix_copies").to_numpy(zero_copy_only=False).astype(np.int64)
-            idx = np.repeat(np.arange(t.num_rows), copies)
-            epoch = np.concatenate([np.arange(c) for c in copies]) if len(idx) else np.zeros(0, np.int64)
-            mix = t.select(cols).take(pa.array(idx, pa.int64())).append_column("epoch", pa.array(epoch, pa.int32()))
-            ids = mix.column(schema.ID).to_pylist()
-            order = np.argsort(np.array([_h64(f"{p.seed}\x1fmix\x1f{i}\x1f{e}") for i, e in zip(ids, epoch)],
-                                        dtype=np.uint64), kind="stable")
-            mix = mix.take(pa.array(order, pa.int64()))
-            ann = t.filter(t.column("anneal")).select(cols)
-            for part, tab in (("mix", mix), ("anneal", ann)):
-                rel = f"{part}/{f.name}"
-                write_table_atomic(tab, run_root / rel)
+        for summ in summaries:
+            for part in OUTPUTS:
+                rel = (summ.get("outputs") or {}).get(part)
+                if rel is None:
+                    continue
                 out[part]["files"].append(rel)
-                dom = tab.column("domain").to_pylist()
-                tk = tab.column("tokens").to_numpy(zero_copy_only=False)
-                for d_, n_ in zip(dom, tk):
-                    out[part]["documents"][d_] = out[part]["documents"].get(d_, 0) + 1
-                    out[part]["tokens"][d_] = out[part]["tokens"].get(d_, 0) + int(n_)
-                if part == "mix":
-                    for tp, d_, n_ in zip(tab.column("topic").to_pylist(), dom, tk):
-                        key = f"{d_}/{tp}" if tp else d_
-                        topics[key] = topics.get(key, 0) + int(n_)
-        plan = self.plan(_load_all(Path(work_dir) / "decisions")) if have_plan else None
+                for key in ("documents", "tokens"):
+                    for d_, n_ in summ[part][key].items():
+                        out[part][key][d_] = out[part][key].get(d_, 0) + int(n_)
+            for k, n_ in summ.get("topics", {}).items():
+                topics[k] = topics.get(k, 0) + int(n_)
+        plan = self.plan(decisions) if decisions.num_columns else None
         total = sum(out["mix"]["tokens"].values())
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -340,7 +353,7 @@ class Mix(GlobalOperator):
             "target_mix": {d: round(v, 6) for d, v in (plan["target"] if plan else _norm(p.target)).items() if v > 0},
             "achieved_mix": {d: round(v / total, 6) for d, v in sorted(out["mix"]["tokens"].items())} if total else {},
             "config": p.model_dump(mode="json"),
-            "source_run": str(run_root),
+            "source_run": source_run,
             "topic_tokens": dict(sorted(topics.items())),
         }
         if plan:
@@ -350,9 +363,6 @@ class Mix(GlobalOperator):
             manifest["notes"] = plan["notes"]
             for note in plan["notes"]:
                 print(f"mix: {note}", file=sys.stderr)
-        tmp = manifest_path.with_name(f".tmp-{os.getpid()}-manifest.json")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        os.replace(tmp, manifest_path)
         return manifest
 
 
@@ -364,10 +374,3 @@ def _norm(target: dict[str, float]) -> dict[str, float]:
 def _sorted(part: dict) -> dict:
     return {"files": part["files"], "documents": dict(sorted(part["documents"].items())),
             "tokens": dict(sorted(part["tokens"].items()))}
-
-
-def _load_all(folder: Path) -> pa.Table:
-    files = sorted(str(f) for f in folder.glob("p-*.parquet"))
-    tables = [pq.read_table(f) for f in files]
-    tables = [t for t in tables if t.num_rows]
-    return pa.concat_tables(tables) if tables else pa.table({})

@@ -2,7 +2,8 @@
 
 Reads the ``mix`` stage's kept documents (``id``, ``text``, ``domain``, ``tokens``, ``mix_copies``,
 ``anneal``) and writes, with the trainer's tokenizer, ``tokens/mix/`` and ``tokens/anneal/``
-(layout: :mod:`curation.tokens.layout`, format: :mod:`curation.tokens.format`, docs/tokens.md).
+(paths and commits: :mod:`curation.run.tokens`, format: :mod:`curation.tokens.format`, docs/tokens.md),
+on any filesystem the run folder is on (local disk, S3, GCS).
 
 Phases (no phase holds the corpus):
 
@@ -14,11 +15,15 @@ Phases (no phase holds the corpus):
 * combine, per key partition: sorts the partition's occurrences by key and writes them as one index
   part; returns a few summary rows (documents and tokens per part and domain; stored tokens of the
   files whose key falls here), broadcast.
-* apply, per shard: tokenizes the shard's stored documents once, checks each length against the
-  ``tokens`` column (a different tokenizer is an error, not a silent misalignment) and writes the
-  tokens at the offsets collect fixed. Every document is kept (with ``keep_text: false`` the stage's
-  Parquet output drops the ``text`` column, which stays in the ``mix`` stage's output).
-* finalize (driver): merges the summary rows into the manifest's ``tokens`` section.
+* apply, per shard and batch: tokenizes the shard's stored documents once and checks each length
+  against the ``tokens`` column (a different tokenizer is an error, not a silent misalignment); the
+  tokens of the shard are held (one shard, bounded by ``shard_max_bytes``) in the order that gives
+  the offsets collect fixed. Every document is kept (with ``keep_text: false`` the stage's Parquet
+  output drops the ``text`` column, which stays in the ``mix`` stage's output).
+* end of the shard (``shard_outputs``, before the shard's commit): each phase's token file is
+  written whole and committed atomically (a retried shard rewrites the same bytes).
+* finalize (driver): merges the combine summary rows (the stage's decisions) into the manifest's
+  ``tokens`` section, returned as ``{"tokens": section}``; the engine adds it to ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -28,15 +33,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curation import schema
 from curation.ids import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.tokens import format as tfmt
+from curation.run.tokens import PHASES, TokenLayout
 from curation.tokens.index import sort_part, to_index
-from curation.tokens.layout import PHASES, TokenLayout
-from curation.tokens.manifest import FORMAT, add_tokens_section, read_tokens_section
+from curation.tokens.manifest import FORMAT
 from curation.tokens.order import occurrence_keys
 
 #: ``copy`` of a collected row that is not an occurrence but a batch's stored tokens of one file
@@ -78,6 +82,7 @@ class Tokenize(GlobalOperator):
         self._tok = None
         self._shard: int | None = None
         self._next: dict[str, int] = {}
+        self._held: dict[str, list[np.ndarray]] = {}  # apply: the shard's tokens per phase, in file order
 
     # -- tokenizer -----------------------------------------------------------------------------
     def tokenizer_path(self) -> str:
@@ -97,14 +102,15 @@ class Tokenize(GlobalOperator):
             self.dtype = tfmt.dtype_for(self._tok.vocab_size)
 
     def _layout(self) -> TokenLayout:
-        if self.run_root is None:
-            raise RuntimeError("tokenize writes token files into the run folder: call bind_run(run_root) first")
-        return TokenLayout(self.run_root)
+        if self.run is None:
+            raise RuntimeError("tokenize writes token files into the run folder: call bind_run(run) first")
+        return TokenLayout(self.run)
 
     # -- per shard -----------------------------------------------------------------------------
     def begin_shard(self, shard: int, docs_before: int, docs_total: int) -> None:
         self._shard = shard
         self._next = {ph: 0 for ph in PHASES}
+        self._held = {ph: [] for ph in PHASES}
 
     def _columns(self, table: pa.Table):
         n, names = table.num_rows, table.column_names
@@ -179,9 +185,7 @@ class Tokenize(GlobalOperator):
                 sub = rows.filter(pc.equal(rows.column("phase"), ph))
                 if not sub.num_rows:
                     continue
-                part = to_index(sort_part(sub))
-                rel = layout.index_part_rel(ph, part.column("key")[0].as_py())
-                _write_atomic(part, layout.path(rel))
+                rel = layout.write_index_part(ph, to_index(sort_part(sub)))
                 by_dom = sub.group_by("domain").aggregate([("length", "sum"), ("length", "count")])
                 for d, t, c in zip(by_dom.column("domain").to_pylist(), by_dom.column("length_sum").to_pylist(),
                                    by_dom.column("length_count").to_pylist()):
@@ -192,7 +196,6 @@ class Tokenize(GlobalOperator):
     def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
         if self._shard is None:
             raise RuntimeError("tokenize needs begin_shard() before apply()")
-        layout = self._layout()
         copies, lengths = self._columns(table)
         need = (copies["mix"] > 0) | (copies["anneal"] > 0)
         encoded = self._encode(table, need)
@@ -209,32 +212,41 @@ class Tokenize(GlobalOperator):
         starts = np.concatenate([[0], np.cumsum(got)])
         for ph in PHASES:
             stored = copies[ph] > 0
-            base = self._next[ph]
             self._offsets(ph, stored, lengths)
             sel = np.flatnonzero(stored[rows])  # positions in `encoded` of this phase's documents
-            if not len(sel):
-                continue
-            toks = np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel])
-            tfmt.write_at(layout.path(layout.bin_rel(ph, self._shard)), base, toks, self.dtype)
+            if len(sel):
+                self._held[ph].append(np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel]))
         drop = not self.params.keep_text and self.params.text_column in table.column_names
         kept = table.drop_columns([self.params.text_column]) if drop else table
         return OpResult(kept, self.split(table.slice(0, 0), []).rejected)
 
-    # -- driver: the manifest section ----------------------------------------------------------
-    def finalize(self, run_root: Path, kept_dir: Path, work_dir: Path | None = None) -> dict:
-        run_root = Path(run_root)
-        folder = Path(work_dir) / "decisions" if work_dir is not None else None
-        files = sorted(folder.glob("p-*.parquet")) if folder is not None and folder.is_dir() else []
-        if not files:  # a finished run, re-run: the section is already there
-            path = run_root / "manifest.json"
-            if path.is_file():
-                import json
+    # -- end of the shard: its token files, whole ---------------------------------------------
+    def shard_outputs(self, kept: pa.Table) -> tuple[dict, dict]:
+        """Called by the engine once the shard's batches are applied, before its commit: writes each
+        phase's token file of the shard whole (atomic commit, any filesystem). No Parquet outputs;
+        the summary names the files and their tokens."""
+        if self._shard is None:
+            raise RuntimeError("tokenize needs begin_shard() before shard_outputs()")
+        layout = self._layout()
+        files = {}
+        for ph in PHASES:
+            held, self._held[ph] = self._held.get(ph, []), []
+            if not held:
+                continue
+            toks = np.concatenate(held)
+            if len(toks) != self._next[ph]:  # the offsets collect fixed are this file's
+                raise RuntimeError(f"tokenize: shard {self._shard} {ph}: {len(toks)} tokens held, "
+                                   f"the offsets say {self._next[ph]}")
+            files[layout.write_file(ph, self._shard, tfmt.to_bytes(toks, self.dtype))] = len(toks)
+        return {}, {"files": files}
 
-                section = read_tokens_section(json.loads(path.read_text(encoding="utf-8")))
-                if section:
-                    return section
-            raise RuntimeError(f"tokenize: no summaries under {folder} and no tokens section in {path}")
-        rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    # -- driver: the manifest section ----------------------------------------------------------
+    def finalize(self, summaries: list[dict], decisions: pa.Table, run_uri: str | None = None) -> dict:
+        """``decisions``: every combine's summary rows (broadcast). Returns ``{"tokens": section}``,
+        which the engine adds to ``manifest.json`` (:func:`curation.run.manifest.update`)."""
+        if decisions.num_rows == 0 or "kind" not in decisions.column_names:
+            raise RuntimeError("tokenize: no combine summaries to build the manifest's tokens section from")
+        rows = decisions.select(SUMMARY_SCHEMA.names).to_pylist()
         self.setup()
         section = {
             "format": FORMAT,
@@ -267,11 +279,9 @@ class Tokenize(GlobalOperator):
                 "documents": dict(sorted(docs.items())),
                 "tokens": dict(sorted(toks.items())),
             }
-        add_tokens_section(run_root, section)
-        return section
-
-
-def _write_atomic(table: pa.Table, final: Path) -> None:
-    from curation.engine.layout import write_table_atomic
-
-    write_table_atomic(table, final)
+        written = {f: n for s in summaries for f, n in (s.get("files") or {}).items()}
+        listed = {f["path"]: f["tokens"] for ph in PHASES for f in section[ph]["files"]}
+        if summaries and written != listed:  # what the workers wrote vs what collect planned
+            raise RuntimeError(f"tokenize: the token files written ({len(written)}) differ from the planned ones "
+                               f"({len(listed)}): {sorted(set(written.items()) ^ set(listed.items()))[:4]}")
+        return {"tokens": section}

@@ -10,24 +10,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from curation.engine.layout import RunLayout, tmp_name
+from curation.run.commit import write_bytes_atomic
+from curation.run.layout import REPORT, RunLayout
 
-REPORT_FILE = "report.html"
+REPORT_FILE = REPORT
 
 
-def build_report(output: str | os.PathLike, name: str = REPORT_FILE) -> Path:
-    """Write ``<output>/<name>`` and return its path; ``name`` may not lead outside the run folder."""
+def build_report(output: str | os.PathLike, name: str = REPORT_FILE) -> Path | str:
+    """Write ``<output>/<name>`` and return its path (a URI on object stores); ``name`` may not
+    lead outside the run folder."""
     from curation.report.data import gather
     from curation.report.render import render
 
-    layout = RunLayout(output)
-    target = layout.inside(layout.root / name)
-    html = render(gather(layout.root))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_name(target)
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    layout = RunLayout.of(output)
+    target = layout.report(name)
+    html = render(gather(layout))
+    write_bytes_atomic(layout.fs, target, html.encode("utf-8"))
+    return Path(target) if layout.is_local else layout.display(target)
 
 
 __all__ = ["build_report", "REPORT_FILE"]

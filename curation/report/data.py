@@ -12,12 +12,11 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
+import os
 
-import duckdb
-
+from curation.run import manifest, record, views
+from curation.run.layout import RunLayout
 from curation.status import run_status
 
 #: Columns never plotted: identifiers, bookkeeping and free text.
@@ -29,27 +28,7 @@ EXAMPLES = 3
 TOP_REASONS = 20
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(path: str) -> str:
-    return "'" + path.replace("'", "''") + "'"
-
-
-def _final_dir(root: Path, run: dict) -> Path | None:
-    """The last stage group's output folder (what survives every filter)."""
-    groups = run.get("groups") or []
-    for g in reversed(groups):
-        d = root / g["name"]
-        if any(d.glob("part-*.parquet")):
-            return d
-    return None
-
-
-def _schema(con, pattern: str) -> dict[str, str]:
-    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(pattern)}, union_by_name=true)").fetchall()
-    return {r[0]: r[1] for r in rows}
+_q = views.quote
 
 
 def _is_numeric(t: str) -> bool:
@@ -161,14 +140,11 @@ def _reasons(con, rejected: str | None, rej_cols: dict) -> list[dict]:
              "details": [d for d in (ds or []) if d]} for s, r, n, us, ds in rows]
 
 
-def _mix(root: Path) -> dict | None:
-    """Target and achieved shares per domain from ``manifest.json`` (format ``curation.mix/1``)."""
-    path = root / "manifest.json"
-    if not path.is_file():
-        return None
+def _mix(layout: RunLayout) -> dict | None:
+    """Target and achieved shares per domain from ``manifest.json`` (:mod:`curation.run.manifest`)."""
     try:
-        m = json.loads(path.read_text())
-    except ValueError:
+        m = manifest.read(layout)
+    except (FileNotFoundError, ValueError):
         return None
     target = m.get("target_mix") or (m.get("mix") or {}).get("target") or {}
     achieved = m.get("achieved_mix") or (m.get("mix") or {}).get("achieved") or {}
@@ -198,35 +174,28 @@ def _timing(status: dict, progress: dict) -> list[dict]:
     return out
 
 
-def gather(output: str | Path) -> dict:
-    root = Path(output)
-    status = run_status(root)  # raises FileNotFoundError for a folder without run.json
-    run = json.loads((root / "run.json").read_text())
-    con = duckdb.connect()
-    final = _final_dir(root, run)
-    kept = kept_cols = None
-    if final is not None:
-        pattern = str(final / "part-*.parquet")
-        kept_cols = _schema(con, pattern)
-        kept = f"read_parquet({_lit(pattern)}, union_by_name=true)"
-    rejected = rej_cols = None
-    if any(root.glob("rejected/*/part-*.parquet")):
-        pattern = str(root / "rejected" / "*" / "part-*.parquet")
-        rej_cols = _schema(con, pattern)
-        rejected = f"read_parquet({_lit(pattern)}, union_by_name=true)"
-    kept_cols, rej_cols = kept_cols or {}, rej_cols or {}
+def gather(output: str | os.PathLike | RunLayout) -> dict:
+    layout = RunLayout.of(output)
+    status = run_status(layout)  # raises FileNotFoundError for a folder without run.json
+    run = record.read(layout)
+    con, found = views.connect(layout, run, only=("final", "rejected"))
+    final = found.get("final")
+    kept = _q("final") if final else None
+    kept_cols = views.columns(con, "final") if final else {}
+    rejected = _q("rejected") if "rejected" in found else None
+    rej_cols = views.columns(con, "rejected") if rejected else {}
     n_final = con.execute(f"SELECT count(*) FROM {kept}").fetchone()[0] if kept else 0
     progress = status.get("progress") or {}
     return {
         "run": status["run"], "pipeline": status["pipeline"], "shards": status["shards"],
         "inputs": run.get("inputs", []), "versions": run.get("versions", {}), "groups": run.get("groups", []),
         "config": run.get("config", {}),
-        "final_dir": final.name if final else None, "final_docs": int(n_final),
+        "final_dir": final, "final_docs": int(n_final),
         "funnel": status["stages"],
         "distributions": _distributions(con, kept, kept_cols, rejected, rej_cols),
         "categories": _categories(con, kept, kept_cols),
         "reasons": _reasons(con, rejected, rej_cols),
-        "mix": _mix(root),
+        "mix": _mix(layout),
         "timing": _timing(status, progress),
         "wall": progress.get("stages", {}),
         "state": progress.get("state"),

@@ -2,9 +2,12 @@
 
 One module per concept:
 
-* :mod:`.layout`   - where the token files and index parts of a run live (``TokenLayout``);
-* :mod:`.format`   - the flat little-endian token file: dtype choice, positioned writes, memory-mapped reads;
+* :mod:`.format`   - the flat little-endian token file: dtype choice, bytes, reads (memory map, or ranged reads on object stores);
 * :mod:`.order`    - the seeded global training order (one 64-bit key per document occurrence);
 * :mod:`.index`    - the index: one row per occurrence in training order, and its reader;
-* :mod:`.manifest` - the ``tokens`` section of ``manifest.json``.
+* :mod:`.manifest` - the ``tokens`` section of ``manifest.json``;
+* :mod:`.local`    - the stage's phases in one process (tests, benchmarks).
+
+Where the files live, and how they are committed, is the run package's:
+:mod:`curation.run.tokens` (``TokenLayout``).
 """

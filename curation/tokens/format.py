@@ -8,16 +8,13 @@ a document is ``(file, offset, length)`` in tokens, and a reader maps the file w
 halves the bytes read per token; ``uint32`` otherwise (Llama 3's 128,256). Megatron-LM makes the
 same choice (``uint16`` below 65,500, else ``int32``).
 
-Writes are positioned (``pwrite`` at an offset fixed before the write), so a retried writer
-rewrites the same bytes at the same places: a file is whole once every document of its shard was
-written once, whatever failed in between. The run's manifest ``tokens`` section is the commit
-record: readers read only the files it names.
+A shard's file is written whole by the worker that applies the shard, through the run package's
+atomic commit (:class:`curation.run.tokens.TokenLayout`), so it works on object stores and a retried
+shard rewrites the same bytes. The run's manifest ``tokens`` section is the commit record: readers
+read only the files it names (:class:`TokenFile`: a memory map on local disk, ranged reads elsewhere).
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 
@@ -41,29 +38,43 @@ def parse_dtype(name: str) -> np.dtype:
     return np.dtype(name).newbyteorder("<")
 
 
-def write_at(path: str | Path, token_offset: int, tokens: np.ndarray, dtype: np.dtype) -> None:
-    """Write ``tokens`` at token position ``token_offset`` of ``path`` (created when missing)."""
+def to_bytes(tokens: np.ndarray, dtype: np.dtype) -> bytes:
+    """A token file's bytes (little-endian ``dtype``); ids outside the dtype's range are an error."""
     tokens = np.asarray(tokens)
     if tokens.size and (tokens.min() < 0 or tokens.max() > np.iinfo(dtype).max):
         raise ValueError(f"token ids out of range for {dtype_name(dtype)}: [{tokens.min()}, {tokens.max()}]")
-    data = tokens.astype(dtype, copy=False).tobytes()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        pos, view = int(token_offset) * np.dtype(dtype).itemsize, memoryview(data)
-        while view:
-            n = os.pwrite(fd, view, pos)
-            view, pos = view[n:], pos + n
-    finally:
-        os.close(fd)
+    return tokens.astype(dtype, copy=False).tobytes()
 
 
-def open_tokens(path: str | Path, dtype: np.dtype) -> np.ndarray:
-    """A read-only memory map of a token file (an empty file gives an empty array)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"token file missing: {path}")
-    if path.stat().st_size == 0:
-        return np.zeros(0, dtype)
-    return np.memmap(path, dtype=dtype, mode="r")
+class TokenFile:
+    """A token file for reading, ``(fs, path)`` on any ``pyarrow.fs`` filesystem: on a local disk a
+    read-only memory map (the page cache serves repeated reads); elsewhere (S3, GCS) the file's
+    ``RandomAccessFile`` and one ranged ``read_at`` per slice, so a rank fetches only its windows."""
+
+    def __init__(self, fs, path: str, dtype: np.dtype, where: str | None = None):
+        import pyarrow.fs as pafs
+
+        self.dtype = np.dtype(dtype)
+        self.where = where or path
+        info = fs.get_file_info(path)
+        if info.type != pafs.FileType.File:
+            raise FileNotFoundError(f"token file missing: {self.where}")
+        self._map: np.ndarray | None = None
+        self._file = None
+        if isinstance(fs, pafs.LocalFileSystem):
+            self._map = np.memmap(path, dtype=self.dtype, mode="r") if info.size else np.zeros(0, self.dtype)
+        else:
+            self._file = fs.open_input_file(path)
+        self.size = info.size // self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, offset: int, n: int) -> np.ndarray:
+        """Tokens ``[offset, offset + n)`` (a view of the map on local disk, a fresh array otherwise)."""
+        if offset < 0 or offset + n > self.size:
+            raise ValueError(f"{self.where}: tokens [{offset}, {offset + n}) outside the file's {self.size}")
+        if self._map is not None:
+            return self._map[offset:offset + n]
+        size = self.dtype.itemsize
+        return np.frombuffer(self._file.read_at(n * size, offset * size), dtype=self.dtype)

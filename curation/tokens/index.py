@@ -13,8 +13,6 @@ manifest), loaded one at a time, so its memory is one part, not the corpus.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,10 +52,12 @@ class _Part:
 class IndexParts:
     """The index of one phase, read part by part: token position -> (file, offset)."""
 
-    def __init__(self, paths: list[Path], tokens: list[int], documents: list[int], files: list[str]):
+    def __init__(self, paths: list, tokens: list[int], documents: list[int], files: list[str], fs=None):
+        """``paths``: the parts in order, on ``fs`` (a ``pyarrow.fs`` filesystem; None: local paths)."""
         if not paths:
             raise ValueError("the token index has no parts")
         self.paths = paths
+        self.fs = fs
         self.files = files  # relative names of the token files, position = code
         self._code = {f: i for i, f in enumerate(files)}
         self.part_tokens = np.concatenate([[0], np.cumsum(np.asarray(tokens, np.int64))])
@@ -73,7 +73,7 @@ class IndexParts:
         if self._cache is None or self._cache[0] != k:
             path = self.paths[k]
             try:
-                t = pq.read_table(path, columns=["file", "offset", "length"])
+                t = pq.read_table(path, columns=["file", "offset", "length"], filesystem=self.fs)
             except Exception as e:
                 raise ValueError(f"cannot read token index part {path}: {e}") from e
             f = t.column("file").combine_chunks()
@@ -90,7 +90,7 @@ class IndexParts:
             self._cache = (k, part)
         return self._cache[1]
 
-    def _file_code(self, name: str, part_path: Path) -> int:
+    def _file_code(self, name: str, part_path) -> int:
         try:
             return self._code[name]
         except KeyError:

@@ -16,34 +16,15 @@
 ``index`` is in training order. ``files`` tokens are what is stored (a document repeated by the mix is
 stored once and referenced by each of its index rows), so they can be below the index totals.
 
-:func:`add_tokens_section` is the one writer (an atomic rewrite of the manifest); the trainer reads
-the section with :func:`read_tokens_section`.
+The tokenize stage's ``finalize`` returns ``{"tokens": section}`` and the engine adds it to the
+manifest through :func:`curation.run.manifest.update` (the run package owns ``manifest.json``); the
+trainer reads the section with :func:`read_tokens_section`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 FORMAT = "curation.tokens/1"
 SECTION = "tokens"
-MANIFEST = "manifest.json"
-#: the manifest written when a pipeline has no ``mix`` stage (the trainer's reader needs a format)
-BASE_FORMAT = "curation.mix/1"
-
-
-def add_tokens_section(run_root: str | Path, section: dict) -> dict:
-    """Set ``manifest.json``'s ``tokens`` section (creating a minimal manifest when there is none);
-    written to a temporary name and renamed, so a reader never sees half a file."""
-    path = Path(run_root) / MANIFEST
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
-        "format": BASE_FORMAT, "text_column": "text", "tokenizer": section.get("tokenizer")}
-    manifest[SECTION] = section
-    tmp = path.with_name(f".tmp-{os.getpid()}-{MANIFEST}")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return manifest
 
 
 def read_tokens_section(manifest: dict) -> dict | None:

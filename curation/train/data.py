@@ -17,8 +17,8 @@ the checkpoint holds), so the loader's state stays the same few integers plus to
 Two sources of documents (docs/tokens.md):
 
 * **tokens** (a run with a manifest ``tokens`` section, written by the ``tokenize`` stage): the
-  stream is the concatenation of the index's occurrences in training order, read from memory-mapped
-  token files; no tokenizer call. Its state is one integer, the stream position in tokens, and each
+  stream is the concatenation of the index's occurrences in training order, read from the token
+  files (memory-mapped on local disk, ranged reads on S3/GCS); no tokenizer call. Its state is one integer, the stream position in tokens, and each
   data-parallel rank reads only its own windows (it seeks to them through the index).
 * **text** (older runs): ``mix/`` Parquet text, tokenized on the fly; every rank advances the whole
   global stream and keeps its slice.
@@ -26,7 +26,6 @@ Two sources of documents (docs/tokens.md):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from curation.tokens.format import open_tokens, parse_dtype
+from curation.run.layout import RunLayout
+from curation.run.tokens import TokenLayout
+from curation.tokens.format import TokenFile, parse_dtype
 from curation.tokens.index import IndexParts
 from curation.tokens.manifest import read_tokens_section
 
@@ -42,43 +43,7 @@ PHASES = ("mix", "anneal")
 SOURCES = ("auto", "tokens", "text")
 
 
-class Manifest:
-    """A run's ``manifest.json`` (format ``curation.mix/1``); file paths are relative to it."""
-
-    def __init__(self, path: str | Path, text_column: str | None = None):
-        self.path = Path(path)
-        if self.path.is_dir():
-            self.path = self.path / "manifest.json"
-        if not self.path.is_file():
-            raise FileNotFoundError(f"manifest not found: {self.path}")
-        try:
-            self.raw = json.loads(self.path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{self.path}: not valid JSON ({e})") from None
-        fmt = self.raw.get("format", "")
-        if not str(fmt).startswith("curation.mix/"):
-            raise ValueError(f"{self.path}: unknown manifest format {fmt!r} (expected curation.mix/1)")
-        self.root = self.path.parent
-        self.text_column = text_column or self.raw.get("text_column", "text")
-
-    def files(self, phase: str) -> list[Path]:
-        section = self.raw.get(phase) or {}
-        out = [self.root / f for f in section.get("files", [])]
-        for f in out:
-            if not f.is_file():
-                raise FileNotFoundError(f"{self.path}: {phase} file missing: {f}")
-        return out
-
-    def tokens(self, phase: str) -> int:
-        return int(sum((self.raw.get(phase) or {}).get("tokens", {}).values()))
-
-    def iter_texts(self, phase: str = "mix"):
-        for f in self.files(phase):
-            pf = pq.ParquetFile(f)
-            for batch in pf.iter_batches(columns=[self.text_column], batch_size=1024):
-                for t in batch.column(0).to_pylist():
-                    if t:
-                        yield t
+from curation.run.manifest import Manifest  # noqa: E402  (the run package owns manifest.json)
 
 
 class DocReader:
@@ -218,35 +183,38 @@ class TokenStream:
     sequences, for the record). Document ids are the occurrence's ordinal in the (cyclic) stream.
     """
 
-    def __init__(self, root: Path, section: dict, phase: str):
+    def __init__(self, run: "RunLayout | str | Path", section: dict, phase: str):
+        """``run``: the run folder (its ``RunLayout``, local path or URI: s3://... reads remotely)."""
         part = section.get(phase) or {}
         index = part.get("index") or []
         if not index:
             raise ValueError(f"the manifest's tokens section has no {phase} index")
-        self.root = Path(root)
+        self.layout = TokenLayout(run)
         self.phase = phase
         self.dtype = parse_dtype(section.get("dtype", ""))
         self.files = [f["path"] for f in part.get("files", [])]
         self.file_tokens = [int(f["tokens"]) for f in part.get("files", [])]
-        paths = [self.root / e["path"] for e in index]
-        for p in paths + [self.root / f for f in self.files]:
-            if not p.exists():
-                raise FileNotFoundError(f"token {phase} file missing: {p}")
+        fs = self.layout.fs
+        paths = [self.layout.path(e["path"]) for e in index]
+        found = fs.get_file_info(paths)
+        for p, info in zip(paths, found):
+            if info.type.name != "File":
+                raise FileNotFoundError(f"token {phase} file missing: {self.layout.run.display(p)}")
         self.index = IndexParts(paths, [int(e["tokens"]) for e in index], [int(e["documents"]) for e in index],
-                                self.files)
+                                self.files, fs=fs)
         if self.index.total_tokens <= 0:
             raise ValueError(f"the {phase} token index holds no tokens")
-        self._maps: dict[int, np.ndarray] = {}
+        self._maps: dict[int, TokenFile] = {}
         self.pos = 0
         self.sequences = 0
 
-    def _map(self, code: int) -> np.ndarray:
+    def _map(self, code: int) -> TokenFile:
         m = self._maps.get(code)
         if m is None:
-            path = self.root / self.files[code]
-            m = open_tokens(path, self.dtype)
+            rel = self.files[code]
+            m = TokenFile(self.layout.fs, self.layout.path(rel), self.dtype, where=self.layout.display(rel))
             if len(m) != self.file_tokens[code]:
-                raise ValueError(f"{path}: {len(m)} tokens, the manifest says {self.file_tokens[code]} (truncated?)")
+                raise ValueError(f"{m.where}: {len(m)} tokens, the manifest says {self.file_tokens[code]} (truncated?)")
             self._maps[code] = m
         return m
 
@@ -268,7 +236,7 @@ class TokenStream:
             while filled < n and j < len(part.length):
                 take = min(int(part.length[j]) - skip, n - filled)
                 o = int(part.offset[j]) + skip
-                toks[filled:filled + take] = self._map(int(part.file[j]))[o:o + take]
+                toks[filled:filled + take] = self._map(int(part.file[j])).read(o, take)
                 docs[filled:filled + take] = doc0 + j
                 filled += take
                 p += take
@@ -335,7 +303,7 @@ class TrainLoader:
         for ph in phases:
             if section is not None:
                 if (section.get(ph) or {}).get("index"):
-                    self.streams[ph] = TokenStream(manifest.root, section, ph)
+                    self.streams[ph] = TokenStream(RunLayout(manifest.root), section, ph)
                 continue
             files = manifest.files(ph)
             if files:

@@ -44,6 +44,7 @@ def runs(models, sample_dir, ray_local, tmp_path_factory):
     for w in (1, 2):
         out[w] = run_pipeline(cfg, _inputs(sample_dir), str(tmp_path_factory.mktemp(f"run{w}")),
                               RunOptions(workers=w, progress=False)).root
+        out[w] = Path(out[w])
     return out
 
 

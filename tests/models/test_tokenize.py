@@ -34,8 +34,8 @@ def runs(models, sample_dir, ray_local, tmp_path_factory):
     from curation.engine.runner import RunOptions, run_pipeline
 
     cfg = _pipeline(models[0])
-    return {w: run_pipeline(cfg, [str(sample_dir / "text")], str(tmp_path_factory.mktemp(f"tok{w}")),
-                            RunOptions(workers=w, progress=False)).root for w in (1, 2)}
+    return {w: Path(run_pipeline(cfg, [str(sample_dir / "text")], str(tmp_path_factory.mktemp(f"tok{w}")),
+                                 RunOptions(workers=w, progress=False)).root) for w in (1, 2)}
 
 
 def _index(run: Path, sec: dict, phase: str):

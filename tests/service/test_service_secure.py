@@ -56,7 +56,7 @@ def test_bad_pipeline_fails_before_any_work(tmp_path):
 
 
 def test_layout_refuses_paths_outside_output(tmp_path):
-    from curation.engine.layout import RunLayout
+    from curation.run.layout import RunLayout
 
     layout = RunLayout(tmp_path / "run")
     assert layout.inside(tmp_path / "run" / "stats" / "x.parquet")

@@ -43,7 +43,7 @@ def test_interrupted_run_shows_shards_left_and_time_left(tmp_path, ray_local, ca
                      RunOptions(workers=1, progress=False, fault="crash:extract:2"))
     st = run_status(out)
     prog = st["progress"]
-    assert prog["state"] == "running"  # not finished; a stopped driver looks the same, hence "last update"
+    assert prog["state"] == "stopped"  # not finished, and no live driver holds the run's lock
     e = prog["stages"]["read+extract"]
     # shards go out largest first, so which ones committed before the crash depends on sizes:
     # progress must agree with what is on disk, and shard 2 must not be among them
@@ -54,7 +54,7 @@ def test_interrupted_run_shows_shards_left_and_time_left(tmp_path, ray_local, ca
     assert st["stages"]["extract"]["shards_done"] == len(committed)
     main(["status", str(out)])
     text = capsys.readouterr().out
-    assert f"{len(committed)}/{st['shards']}" in text and "time left" in text
+    assert f"{len(committed)}/{st['shards']}" in text and "time left" in text and "progress: stopped" in text
     # the resumed run completes and the entry is replaced by the finished one, counting the resumed shards
     run_pipeline(cfg, [str(ROOT / "sample" / "warc")], str(out), RunOptions(workers=2, progress=False))
     e = run_status(out)["progress"]["stages"]["read+extract"]
@@ -63,8 +63,11 @@ def test_interrupted_run_shows_shards_left_and_time_left(tmp_path, ray_local, ca
 
 def test_time_left_arithmetic(tmp_path):
     """Two fresh shards in 10 s, six to go, last update 4 s ago: 30 - 4 = 26 s left; 500 docs in 14 s."""
+    from curation.run import lock
+    from curation.run.layout import RunLayout
     from curation.status import live_progress
 
+    held = lock.RunLock(RunLayout(tmp_path)).acquire()  # a live driver (this process) owns the run
     (tmp_path / "progress.json").write_text(json.dumps({"updated": 110.0, "current": "read+extract", "stages": {
         "read+extract": {"done": 3, "total": 9, "resumed": 1, "docs": 500, "started": 100.0, "updated": 110.0,
                          "finished": False}}}))
@@ -74,3 +77,5 @@ def test_time_left_arithmetic(tmp_path):
     assert e["seconds_left"] == pytest.approx(26.0)
     assert e["docs_per_s"] == pytest.approx(500 / 14, abs=0.1)
     assert p["state"] == "running" and p["last_update_s_ago"] == pytest.approx(4.0)
+    held.release()
+    assert live_progress(tmp_path, run, now=114.0)["state"] == "stopped"  # the driver is gone

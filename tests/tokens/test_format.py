@@ -1,4 +1,5 @@
-"""The token file and index formats: round trips, dtype choice, positioned (idempotent) writes."""
+"""The token file and index formats: round trips (local memory map and ranged reads on another
+filesystem), dtype choice, the run package's token paths."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from curation.tokens import format as tfmt
 from curation.tokens.index import IndexParts, sort_part, to_index
-from curation.tokens.layout import TokenLayout
+from curation.run.tokens import TokenLayout
 from curation.tokens.order import longest_run, occurrence_keys
 
 
@@ -20,28 +21,36 @@ def test_dtype_is_the_smallest_that_holds_the_vocabulary(vocab, name):
 
 
 @pytest.mark.parametrize("vocab", [8192, 128256])
-def test_token_file_round_trip_with_positioned_writes(tmp_path, vocab):
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_token_file_round_trip(tmp_path, vocab, where):
+    """Written whole through the run package's commit; read back by memory map on local disk and by
+    ranged reads on any other filesystem (fsspec's ``memory://`` here; S3: tests/run/test_s3_run.py)."""
     dt = tfmt.dtype_for(vocab)
     rng = np.random.default_rng(0)
     docs = [rng.integers(0, vocab, n) for n in (5, 1, 300, 17)]
     off = np.concatenate([[0], np.cumsum([len(d) for d in docs])])
-    path = tmp_path / "shard-00000.bin"
-    for i in (2, 0, 3, 1, 2):  # any order, and a retried write of the same document
-        tfmt.write_at(path, off[i], docs[i], dt)
-    assert path.stat().st_size == off[-1] * dt.itemsize
-    m = tfmt.open_tokens(path, dt)
+    lay = TokenLayout(str(tmp_path) if where == "local" else f"memory://tokens-test/{tmp_path.name}-{vocab}")
+    rel = lay.write_file("mix", 0, tfmt.to_bytes(np.concatenate(docs), dt))
+    assert rel == "tokens/mix/shard-00000.bin"
+    m = tfmt.TokenFile(lay.fs, lay.path(rel), dt)
+    assert len(m) == off[-1] and (m._map is not None) == (where == "local")
     for i, d in enumerate(docs):
-        assert np.array_equal(m[off[i]:off[i + 1]], d)
+        assert np.array_equal(m.read(off[i], len(d)), d)
     # little-endian on disk whatever the machine
-    raw = path.read_bytes()[: dt.itemsize]
+    with lay.fs.open_input_file(lay.path(rel)) as f:
+        raw = f.read(dt.itemsize)
     assert int.from_bytes(raw, "little") == docs[0][0]
+    with pytest.raises(ValueError, match="outside the file"):
+        m.read(int(off[-1]) - 1, 2)
 
 
 def test_out_of_range_ids_and_missing_files_are_errors(tmp_path):
+    from pyarrow import fs as pafs
+
     with pytest.raises(ValueError, match="out of range"):
-        tfmt.write_at(tmp_path / "a.bin", 0, np.array([70000]), tfmt.dtype_for(8192))
+        tfmt.to_bytes(np.array([70000]), tfmt.dtype_for(8192))
     with pytest.raises(FileNotFoundError, match="token file missing"):
-        tfmt.open_tokens(tmp_path / "nope.bin", tfmt.dtype_for(8192))
+        tfmt.TokenFile(pafs.LocalFileSystem(), str(tmp_path / "nope.bin"), tfmt.dtype_for(8192))
     with pytest.raises(ValueError, match="unknown token dtype"):
         tfmt.parse_dtype("int8")
 
@@ -51,8 +60,11 @@ def test_layout_names_sort_by_key_and_stay_inside_the_run(tmp_path):
     assert lay.bin_rel("mix", 7) == "tokens/mix/shard-00007.bin"
     names = [lay.index_part_rel("anneal", k) for k in (2**63, 5, 2**40)]
     assert sorted(names) == [lay.index_part_rel("anneal", k) for k in (5, 2**40, 2**63)]
+    assert lay.path(lay.bin_rel("mix", 7)) == str(tmp_path.resolve() / "tokens" / "mix" / "shard-00007.bin")
     with pytest.raises(ValueError):
         lay.path("../outside.bin")
+    with pytest.raises(ValueError):
+        lay.path("/etc/passwd")
     with pytest.raises(ValueError):
         lay.phase_rel("train")
 

@@ -14,7 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.tokens.format import open_tokens, parse_dtype
+from pyarrow import fs as pafs
+
+from curation.tokens.format import TokenFile, parse_dtype
 from curation.tokens.local import tokenize_tables, with_token_counts
 from curation.tokens.order import longest_run
 
@@ -74,8 +76,8 @@ def test_every_occurrence_reads_back_its_document(run, corpus, tokenizer):
         idx = _index(root, sec, phase).to_pylist()
         seen: dict[str, list] = {}
         for r in idx:
-            m = maps.setdefault(r["file"], open_tokens(root / r["file"], dt))
-            got = m[r["offset"]:r["offset"] + r["length"]].tolist()
+            m = maps.setdefault(r["file"], TokenFile(pafs.LocalFileSystem(), str(root / r["file"]), dt))
+            got = m.read(r["offset"], r["length"]).tolist()
             assert got == tokenizer[1].encode_batch([text[r["id"]]])[0], (phase, r["id"])
             seen.setdefault(r["id"], []).append((r["copy"], r["file"], r["offset"]))
         if phase == "mix":  # mix_copies > 1: separate entries, one stored copy referenced by each

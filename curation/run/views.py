@@ -1,0 +1,99 @@
+"""The DuckDB views over a run, on any filesystem: what ``status``, ``query`` and ``report`` read.
+
+Each view is a pyarrow dataset over the committed files of one folder (temporaries are never
+listed), registered in DuckDB, so the same SQL runs on a local run folder and on one in S3 or GCS,
+offline. Files of one view may have different columns (an empty shard, a stage that adds a
+column): the dataset's schema is the union of theirs, missing columns read as nulls, like
+``read_parquet(..., union_by_name=true)``.
+
+Views: one per stage output folder, named by its stage (``extract``, ``url_dedup``, ...),
+``rejected`` (every dropped document with stage, reason, detail), ``stats`` (per stage and shard
+counters and timings), ``mix`` and ``anneal`` when the run has them, and ``final`` (the last
+stage group's output). No SQL here is built from a path: views are registered objects, and view
+names are reduced to word characters and quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from curation.io import fs as fsx
+from curation.run.commit import is_temporary
+from curation.run.layout import GROUP_DIR, OUTPUTS, REJECTED, STATS, RunLayout
+
+
+def view_name(stage: str) -> str:
+    return re.sub(r"\W", "_", stage)
+
+
+def quote(name: str) -> str:
+    """A DuckDB identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sources(layout: RunLayout) -> dict[str, list[str]]:
+    """View name -> committed Parquet files (one listing of the whole run folder)."""
+    out: dict[str, list[str]] = {}
+    root = layout.root.rstrip("/") + "/"
+    for info in fsx.files(layout.fs, layout.root, recursive=True):
+        rel = info.path[len(root):] if info.path.startswith(root) else info.path
+        parts = rel.split("/")
+        name = parts[-1]
+        if is_temporary(name) or not name.endswith(".parquet"):
+            continue
+        if len(parts) == 2 and GROUP_DIR.match(parts[0]) and name.startswith("part-"):
+            out.setdefault(parts[0], []).append(info.path)
+        elif len(parts) == 2 and parts[0] in OUTPUTS:
+            out.setdefault(parts[0], []).append(info.path)
+        elif len(parts) == 3 and parts[0] in (REJECTED, STATS) and name.startswith("part-"):
+            out.setdefault(parts[0], []).append(info.path)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def dataset(layout: RunLayout, files: list[str]) -> ds.Dataset:
+    """A dataset over ``files`` with the union of their schemas."""
+    with ThreadPoolExecutor(max_workers=1 if layout.is_local else 16) as pool:
+        schemas = list(pool.map(lambda f: pq.read_schema(f, filesystem=layout.fs), files))
+    unified = pa.unify_schemas(schemas, promote_options="permissive")
+    return ds.dataset(files, schema=unified, format="parquet", filesystem=layout.fs)
+
+
+def final_group(layout: RunLayout, run: dict, found: dict[str, list[str]]) -> str | None:
+    """The last stage group (in run order) with committed output: what survives every filter."""
+    for g in reversed(run.get("groups") or []):
+        if found.get(g["name"]):
+            return g["name"]
+    return None
+
+
+def connect(layout: RunLayout, run: dict | None = None, only: tuple[str, ...] | None = None) -> tuple[
+        duckdb.DuckDBPyConnection, dict[str, str]]:
+    """A DuckDB connection with the run's views; returns it and {view name: folder}. ``only``
+    limits the views (e.g. ``("stats", "rejected")`` for status)."""
+    con = duckdb.connect()
+    found = sources(layout)
+    wanted: dict[str, str] = {}
+    for folder in found:
+        m = GROUP_DIR.match(folder)
+        wanted[view_name(m.group(2)) if m else folder] = folder
+    if run is not None:
+        last = final_group(layout, run, found)
+        if last:
+            wanted["final"] = last
+    views = {}
+    for name, folder in wanted.items():
+        if only is not None and name not in only:
+            continue
+        con.register(name, dataset(layout, found[folder]))  # the connection keeps the dataset alive
+        views[name] = folder
+    return con, views
+
+
+def columns(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {quote(view)}").fetchall()}
