@@ -82,7 +82,7 @@ class Tokenize(GlobalOperator):
         self._tok = None
         self._shard: int | None = None
         self._next: dict[str, int] = {}
-        self._held: dict[str, list[np.ndarray]] = {}  # apply: the shard's tokens per phase, in file order
+        self._held: dict[str, list[bytes]] = {}  # apply: the shard's token bytes per phase, in file order
 
     # -- tokenizer -----------------------------------------------------------------------------
     def tokenizer_path(self) -> str:
@@ -215,7 +215,8 @@ class Tokenize(GlobalOperator):
             self._offsets(ph, stored, lengths)
             sel = np.flatnonzero(stored[rows])  # positions in `encoded` of this phase's documents
             if len(sel):
-                self._held[ph].append(np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel]))
+                toks = np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel])
+                self._held[ph].append(tfmt.to_bytes(toks, self.dtype))  # held at 2 or 4 bytes a token
         drop = not self.params.keep_text and self.params.text_column in table.column_names
         kept = table.drop_columns([self.params.text_column]) if drop else table
         return OpResult(kept, self.split(table.slice(0, 0), []).rejected)
@@ -233,11 +234,11 @@ class Tokenize(GlobalOperator):
             held, self._held[ph] = self._held.get(ph, []), []
             if not held:
                 continue
-            toks = np.concatenate(held)
-            if len(toks) != self._next[ph]:  # the offsets collect fixed are this file's
-                raise RuntimeError(f"tokenize: shard {self._shard} {ph}: {len(toks)} tokens held, "
-                                   f"the offsets say {self._next[ph]}")
-            files[layout.write_file(ph, self._shard, tfmt.to_bytes(toks, self.dtype))] = len(toks)
+            data = b"".join(held)
+            n = len(data) // self.dtype.itemsize
+            if n != self._next[ph]:  # the offsets collect fixed are this file's
+                raise RuntimeError(f"tokenize: shard {self._shard} {ph}: {n} tokens held, the offsets say {self._next[ph]}")
+            files[layout.write_file(ph, self._shard, data)] = n
         return {}, {"files": files}
 
     # -- driver: the manifest section ----------------------------------------------------------
