@@ -64,7 +64,7 @@ class TokenLayout:
         return self.run.display(self.path(rel))
 
     def phase_dir(self, phase: str) -> str:
-        return self.path(self.phase_rel(phase))
+        return self.run.tokens(self._check(phase))
 
     def index_dir(self, phase: str) -> str:
         return self.path(self.index_rel(phase))
