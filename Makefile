@@ -25,7 +25,7 @@ curate: $(STAMP)
 train-smoke: $(STAMP)
 	test -f $(RUN)/manifest.json || $(MAKE) curate
 	rm -rf $(RUN)/train-smoke
-	$(BIN)/python -m curation.train --manifest $(RUN)/manifest.json --flavour debug --steps 20 \
+	$(BIN)/python -m curation.train --manifest $(RUN)/manifest.json --data tokens --flavour debug --steps 20 \
 	  --anneal-tokens 8192 --checkpoint-every 10 --cpu-threads 1 --out $(RUN)/train-smoke
 	$(BIN)/curate average-checkpoints $(RUN)/train-smoke --last 2 --out $(RUN)/train-smoke/averaged
 
@@ -35,6 +35,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/loader.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache

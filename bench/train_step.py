@@ -3,11 +3,16 @@
     python bench/train_step.py --flavour 1B --seq-len 4096 --batch 2 --compile          # one GPU, bf16
     torchrun --nproc-per-node 8 bench/train_step.py --flavour 8B --tp 2 --compile        # several
     python bench/train_step.py --flavour debug --seq-len 256 --batch 8 --device cpu      # CPU, fp32
+    python bench/train_step.py --flavour 1B --seq-len 4096 --batch 2 --compile \
+        --manifest runs/sample/manifest.json                                             # real token shards
 
 Same model, parallelism (TP/SP then FSDP2, bf16 params / fp32 reduce) and step (forward,
 cross-entropy, backward, global-norm clipping, AdamW) as the trainer, without the data pipeline:
-documents of random lengths are packed so the document-causal mask is exercised. MFU uses the
-formula in ``curation/train/metrics.py``.
+documents of random lengths are packed so the document-causal mask is exercised. With
+``--manifest`` the batches come from the trainer's loader on the run's token shards instead
+(``tokens/``, docs/tokens.md; each rank reads its own slice; the vocabulary is the run's unless
+``--vocab`` is given), and the timed step includes the loader call. MFU uses the formula in
+``curation/train/metrics.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ def synthetic_docs(batch: int, seq_len: int, mean_doc: int, gen: torch.Generator
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--flavour", default="1B")
-    p.add_argument("--vocab", type=int, default=128256, help="vocabulary size (Llama 3: 128256)")
+    p.add_argument("--vocab", type=int, default=None, help="vocabulary size (default: Llama 3's 128256, or the run's with --manifest)")
+    p.add_argument("--manifest", help="a run's manifest.json: real batches from its token shards (the trainer's loader)")
     p.add_argument("--seq-len", type=int, default=4096)
     p.add_argument("--batch", type=int, default=2, help="sequences per data-parallel rank")
     p.add_argument("--mean-doc", type=int, default=1024, help="mean packed document length (tokens)")
@@ -58,7 +64,15 @@ def main() -> None:
     d = init_distributed(-1, a.tp, device)
     bf16 = a.precision == "bf16" or (a.precision == "auto" and device.type == "cuda")
     backend = a.attention if a.attention != "auto" else ("flex" if device.type == "cuda" else "sdpa")
-    margs = model_args(a.flavour, a.vocab, a.seq_len)
+    loader = None
+    vocab = a.vocab or 128256
+    if a.manifest:
+        from curation.train.data import Manifest, TrainLoader, token_section
+
+        m = Manifest(a.manifest)
+        vocab = a.vocab or int(token_section(m, "tokens")["vocab_size"])
+        loader = TrainLoader(m, None, a.seq_len, a.batch * d.dp, d.dp_rank, d.dp, 1, ("mix",), "tokens")
+    margs = model_args(a.flavour, vocab, a.seq_len)
     torch.manual_seed(0)
     with torch.device("meta"):
         model = Transformer(margs, backend, not a.no_doc_mask)
@@ -72,12 +86,20 @@ def main() -> None:
     gen = torch.Generator().manual_seed(d.dp_rank)
     times = []
     for step in range(a.warmup + a.steps):
-        tokens = torch.randint(0, margs.vocab_size, (a.batch, a.seq_len + 1), generator=gen)
-        docs = synthetic_docs(a.batch, a.seq_len, a.mean_doc, gen)
-        x, y, docs = tokens[:, :-1].to(device), tokens[:, 1:].to(device), docs.to(device)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        if loader is None:
+            tokens = torch.randint(0, margs.vocab_size, (a.batch, a.seq_len + 1), generator=gen)
+            docs = synthetic_docs(a.batch, a.seq_len, a.mean_doc, gen)
+            x, y, docs = tokens[:, :-1].to(device), tokens[:, 1:].to(device), docs.to(device)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        else:  # the loader is part of the timed step
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            (b,) = loader.next_batches()
+            x, y, docs = (b.inputs.to(device, non_blocking=True), b.labels.to(device, non_blocking=True),
+                          b.doc_ids.to(device, non_blocking=True))
         logits = model(x, docs)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
         loss.backward()
@@ -104,6 +126,8 @@ def main() -> None:
         "tp": d.tp,
         "precision": "bf16" if bf16 else "fp32",
         "attention": backend,
+        "data": a.manifest or "synthetic",
+        "vocab": margs.vocab_size,
         "compile": a.compile,
         "ac": a.ac,
         "seq_len": a.seq_len,

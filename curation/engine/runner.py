@@ -218,10 +218,7 @@ def _finalize_global(layout: RunLayout, group: Group) -> None:
                  for i in committed(layout.fs, layout.summaries_dir(stage), suffix=".json")
                  if fsx.basename(i.path)[: -len(".json")] in names]  # sorted by shard
     result = op.finalize(summaries, load_decisions(layout, stage), layout.uri)
-    if "format" in result or not manifest.exists(layout):
-        manifest.write(layout, result)  # the mix: a whole manifest
-    else:
-        manifest.update(layout, **result)  # a later stage: its own sections
+    manifest.merge(layout, result)  # the mix: a whole manifest; a later stage (tokenize): its sections
 
 
 def _dispatch(ray, pool, calls, progress: StageProgress, what: str):

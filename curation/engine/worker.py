@@ -111,6 +111,7 @@ class ShardWorker:
         op = self._ops.get(stage_cfg.name)
         if op is None:
             op = build_operator(stage_cfg)
+            op.bind_run(self.layout)
             op.setup()
             self._ops[stage_cfg.name] = op
         return op

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "quality": "curation.operators.quality:Quality",
     "domain": "curation.operators.domain:Domain",
     "mix": "curation.operators.mix:Mix",
+    "tokenize": "curation.operators.tokenize:Tokenize",
     "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
     "line_dedup": "curation.operators.line_dedup:LineDedup",
 }

@@ -68,6 +68,17 @@ class Operator:
         self.params = params
         self.stage = stage or self.name
 
+    #: The run folder (a :class:`curation.run.layout.RunLayout`), given by the engine (``bind_run``)
+    #: before ``setup()``: for the few operators that write run-level files from the workers
+    #: (``tokenize``: token shards, through :mod:`curation.run.tokens`). None outside a run.
+    run = None
+
+    def bind_run(self, run) -> None:
+        """``run``: the run's ``RunLayout`` (or its URI / local path)."""
+        from curation.run.layout import RunLayout
+
+        self.run = RunLayout.of(run)
+
     def setup(self) -> None:
         """Load models or tables once per worker. Default: nothing."""
 

@@ -5,6 +5,7 @@
 * :mod:`~curation.run.record` - ``run.json`` (write, check for resume, read);
 * :mod:`~curation.run.progress` - ``progress.json`` (update, read);
 * :mod:`~curation.run.manifest` - ``manifest.json`` (write, update a section, read; versioned);
+* :mod:`~curation.run.tokens` - the token shards' paths and commits (the ``tokenize`` stage, the trainer);
 * :mod:`~curation.run.lock` - ``run.lock``, one driver per folder, stale locks recovered;
 * :mod:`~curation.run.views` - the DuckDB views used by ``status``, ``query`` and ``report``.
 """

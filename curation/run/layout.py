@@ -9,7 +9,7 @@
 <output>/stats/<stage>/part-XXXXX.parquet
 <output>/_work/<stage>/...                 spill files of global stages (removed when the run ends)
 <output>/mix/part-XXXXX.parquet, anneal/part-XXXXX.parquet, manifest.json   (manifest.py)
-<output>/tokens/<phase>/                   token shards (the tokenize stage)
+<output>/tokens/<phase>/                   token shards (the tokenize stage; paths: tokens.py)
 <output>/logs/                             log files
 <output>/report.html
 ```

@@ -53,6 +53,16 @@ def update(layout: RunLayout, **sections) -> dict:
     return m
 
 
+def merge(layout: RunLayout, result: dict) -> dict:
+    """Store a global stage's ``finalize`` result: a dict with ``format`` is a whole new manifest (the
+    mix); otherwise its keys are sections added to the existing manifest (the tokenize stage's
+    ``tokens``), or to a new one when the run has none yet (a pipeline without a mix stage)."""
+    if "format" in result or not exists(layout):
+        write(layout, result)
+        return {"format": FORMAT, **{k: v for k, v in result.items() if k != "format"}}
+    return update(layout, **result)
+
+
 def _parse(data: bytes, where: str) -> dict:
     try:
         raw = json.loads(data)

@@ -33,11 +33,20 @@ def _opt(default: Any, help: str, choices: tuple | None = None) -> Any:
 class TrainConfig:
     # ---- data -------------------------------------------------------------------------------
     manifest: str = _opt(None, "path to a curated run's manifest.json (format curation.mix/1)")
+    data: str = _opt(
+        "auto",
+        "what the loader reads: tokens = the run's token shards (tokens/, written by the tokenize stage; "
+        "no tokenizer call while training), text = the mix/ Parquet text tokenized on the fly, auto = "
+        "tokens when the manifest has a tokens section, else text (with a one-line notice)",
+        ("auto", "tokens", "text"),
+    )
     text_column: str = _opt(None, "text column of the Parquet files; unset = the manifest's text_column")
     tokenizer: str = _opt(
         None,
         "a tokenizer.json file or a local Hugging Face tokenizer folder; when unset, a byte-level "
-        "BPE is trained offline on the mix text (or reused from OUT/tokenizer.json)",
+        "BPE is trained offline on the mix text (or reused from OUT/tokenizer.json). On the token path "
+        "it is not needed (the vocabulary comes from the manifest) and, when given, must have the "
+        "same vocabulary size as the token shards",
     )
     tokenizer_vocab_size: int = _opt(4096, "vocabulary size of the BPE trained when --tokenizer is unset")
     tokenizer_train_chars: int = _opt(

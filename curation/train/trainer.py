@@ -1,6 +1,6 @@
 """The training loop: a Stateful trainer that owns the model, optimizer, loader and step.
 
-Set-up order: process group and mesh -> tokenizer -> model (full, seeded, on every rank; or on the
+Set-up order: process group and mesh -> data (token shards, or text + tokenizer) -> model (full, seeded, on every rank; or on the
 meta device for 1B/8B on GPU) -> TP/SP -> FSDP2 -> optimizer -> resume (or ``--init-from``).
 One step: for each micro-batch forward + cross-entropy + backward (FSDP reduces gradients on the
 last micro-batch only), clip the global gradient norm across mesh groups, set the scheduled
@@ -21,7 +21,7 @@ from torch.distributed.checkpoint.stateful import Stateful
 
 from . import checkpoint as ckpt
 from .config import TrainConfig
-from .data import Manifest, TrainLoader
+from .data import Manifest, TrainLoader, token_section
 from .metrics import MetricsLogger, flops_per_token, peak_flops
 from .model import Transformer, count_params, model_args
 from .parallel import clip_grad_norm_, init_distributed, parallelize, resolve_device
@@ -68,7 +68,12 @@ class Trainer(Stateful):
 
         # ---- data
         self.manifest = Manifest(cfg.manifest, cfg.text_column)
-        self.tokenizer = self._setup_tokenizer()
+        self.tokens = token_section(self.manifest, cfg.data)  # None: the text path
+        if self.tokens is None and cfg.data == "auto" and d.is_main:
+            print(f"[curation.train] {self.manifest.path} has no tokens section (an older run): reading mix/ "
+                  "text and tokenizing it while training", flush=True)
+        self.tokenizer = self._setup_tokenizer() if self.tokens is None else self._check_token_vocab()
+        self.vocab_size = self.tokenizer.vocab_size if self.tokens is None else int(self.tokens["vocab_size"])
         self.schedule = Schedule(
             steps=cfg.steps,
             peak_lr=cfg.lr,
@@ -79,15 +84,17 @@ class Trainer(Stateful):
         )
         phases = ("mix", "anneal") if self.schedule.anneal_steps else ("mix",)
         self.loader = TrainLoader(
-            self.manifest, self.tokenizer, cfg.seq_len_at(0), cfg.batch_size_at(0), d.dp_rank, d.dp, cfg.grad_accum_steps, phases
+            self.manifest, self.tokenizer, cfg.seq_len_at(0), cfg.batch_size_at(0), d.dp_rank, d.dp, cfg.grad_accum_steps,
+            phases, "tokens" if self.tokens is not None else "text",
         )
         if self.schedule.anneal_steps and not self.loader.has_phase("anneal"):
-            raise ValueError(f"--anneal-tokens {cfg.anneal_tokens} but {self.manifest.path} lists no anneal files")
+            raise ValueError(f"--anneal-tokens {cfg.anneal_tokens} but {self.manifest.path} lists no anneal "
+                             f"{'token index' if self.tokens is not None else 'files'}")
 
         # ---- model
         self.bf16 = cfg.mixed_precision == "bf16" or (cfg.mixed_precision == "auto" and device.type == "cuda")
         backend = cfg.attention if cfg.attention != "auto" else ("flex" if device.type == "cuda" else "sdpa")
-        self.margs = model_args(cfg.flavour, self.tokenizer.vocab_size, cfg.seq_len)
+        self.margs = model_args(cfg.flavour, self.vocab_size, cfg.seq_len)
         meta_init = device.type == "cuda" and cfg.flavour in ("1B", "8B")
         torch.manual_seed(cfg.seed)
         if meta_init:
@@ -146,6 +153,23 @@ class Trainer(Stateful):
         if not (cfg.batch_ramp or cfg.seq_len_ramp):
             return f"{cfg.tokens_per_step} tokens"
         return f"ramped batch [{cfg.batch_ramp or cfg.global_batch_size}] x seq len [{cfg.seq_len_ramp or cfg.seq_len}]"
+
+    def _check_token_vocab(self):
+        """The token path calls no tokenizer. One is still loaded when at hand (--tokenizer, or the one
+        the shards name), for decoding and evaluation, and copied to OUT/tokenizer.json; it must
+        have the shards' vocabulary. A run moved without its tokenizer trains all the same."""
+        named = self.cfg.tokenizer or self.tokens.get("tokenizer")
+        if not self.cfg.tokenizer and not (named and Path(named).exists()):
+            return None
+        tok = load_tokenizer(named)
+        if tok.vocab_size != int(self.tokens["vocab_size"]):
+            raise ValueError(
+                f"tokenizer {named} has {tok.vocab_size} tokens but the token shards of {self.manifest.path} "
+                f"were written with {self.tokens['vocab_size']} ({self.tokens.get('tokenizer')}); "
+                "drop --tokenizer, or use --data text")
+        if self.dist.is_main and not (self.out / "tokenizer.json").is_file():
+            tok.save(self.out / "tokenizer.json")
+        return tok
 
     def _setup_tokenizer(self):
         cfg, d = self.cfg, self.dist

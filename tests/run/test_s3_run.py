@@ -1,6 +1,7 @@
 """Runs on a real S3-protocol server (moto_server on loopback): s3 -> s3 gives the same documents
-as a local run, a crashed run resumes to the same bytes with 1 worker as 2 workers give, and
-status, query and report read the remote run."""
+(and token shards) as a local run, a crashed run resumes to the same bytes with 1 worker as 2
+workers give, status, query and report read the remote run, and the trainer's token reader reads
+the same batches from the s3 run as from the local one."""
 
 from __future__ import annotations
 
@@ -26,14 +27,16 @@ def tokenizer(tmp_path_factory) -> str:
 
 
 def pipeline(tokenizer: str):
-    """Three WARC shards through extraction, URL dedup (a global stage) and the mix (per-shard
-    mix/ and anneal/ files written by the workers, manifest merged on the driver)."""
+    """Three WARC shards through extraction, URL dedup (a global stage), the mix (per-shard
+    mix/ and anneal/ files written by the workers, manifest merged on the driver) and tokenize
+    (token files and index parts written by the workers, the manifest's tokens section)."""
     return parse_pipeline({
         "name": "s3-test",
         "input": {"shard_max_bytes": 150_000, "batch_docs": 50},
         "stages": [{"op": "extract", "engine": "resiliparse", "min_chars": 200},
                    {"op": "url_dedup"},
-                   {"op": "mix", "tokenizer": tokenizer, "target": {"general": 1.0}}],
+                   {"op": "mix", "tokenizer": tokenizer, "target": {"general": 1.0}},
+                   {"op": "tokenize", "tokenizer": tokenizer}],
     })
 
 
@@ -117,6 +120,30 @@ def test_trainer_manifest_reads_s3(remote):
     from curation.train.data import DocReader
 
     assert len(DocReader(files, m.text_column).read(3)) == 3  # the trainer's reader opens s3:// URIs
+
+
+def test_trainer_reads_the_same_token_batches_from_s3(remote):
+    """The tokenize stage on S3 writes the local run's token files and section; the trainer's token
+    reader (ranged reads on S3, memory maps locally) gives the same batches, per data-parallel rank."""
+    from curation.run.manifest import Manifest
+    from curation.run.tokens import TokenLayout
+    from curation.train.data import TokenStream, TrainLoader
+
+    local, s3 = RunLayout(remote["local"]), RunLayout(remote["s3"])
+    sec = manifest.read(s3)["tokens"]
+    assert sec == manifest.read(local)["tokens"] and sec["mix"]["index"]
+    tl, ts = TokenLayout(local), TokenLayout(s3)
+    for f in sec["mix"]["files"] + sec["anneal"]["files"] + sec["mix"]["index"]:
+        assert fsx.read_bytes(ts.fs, ts.path(f["path"])) == fsx.read_bytes(tl.fs, tl.path(f["path"])), f["path"]
+    for rank in (0, 1):
+        a = TrainLoader(Manifest(remote["local"]), None, 32, 4, dp_rank=rank, dp_size=2, source="tokens")
+        b = TrainLoader(Manifest(remote["s3"]), None, 32, 4, dp_rank=rank, dp_size=2, source="tokens")
+        assert isinstance(b.streams["mix"], TokenStream)
+        for phase in ("mix", "mix", "mix"):
+            for x, y in zip(a.next_batches(phase), b.next_batches(phase)):
+                assert x.inputs.equal(y.inputs) and x.labels.equal(y.labels) and x.doc_ids.equal(y.doc_ids)
+        assert not any(m._map is not None for m in b.streams["mix"]._maps.values())  # ranged reads, no local copy
+        assert all(m._map is not None for m in a.streams["mix"]._maps.values())
 
 
 def test_crash_then_resume_with_one_worker_gives_the_two_worker_bytes(remote):

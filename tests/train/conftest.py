@@ -138,3 +138,34 @@ def _launch(world: int, fn, *args) -> None:
 def launch():
     """``launch(world, fn, *args)``: run ``fn(*args)`` on ``world`` forked gloo ranks."""
     return _launch
+
+
+@pytest.fixture(scope="session")
+def token_manifest_path(manifest_path, tokenizer_path, tmp_path_factory) -> Path:
+    """The fixture run plus its token shards (tokens/, the manifest's tokens section), written by the
+    tokenize operator over two shards; some documents have two mix copies."""
+    import shutil
+
+    from curation.tokens.local import tokenize_tables, with_token_counts
+    from curation.train.tokenizer import load_tokenizer
+
+    run = tmp_path_factory.mktemp("token_run")
+    for item in ("mix", "anneal", "manifest.json"):
+        src = manifest_path.parent / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, run / item)
+    docs = _docs()
+    by_dom: dict[str, list[str]] = {}
+    for d in docs:
+        by_dom.setdefault(d["domain"], []).append(d["id"])
+    anneal = set(by_dom["math"][:40] + by_dom["code"][:20] + by_dom["general"][:5])
+    t = pa.table({
+        "id": [d["id"] for d in docs],
+        "text": [d["text"] for d in docs],
+        "domain": [d["domain"] for d in docs],
+        "mix_copies": pa.array([2 if i % 5 == 0 else 1 for i in range(len(docs))], pa.int32()),
+        "anneal": [d["id"] in anneal for d in docs],
+    })
+    t = with_token_counts(t, load_tokenizer(tokenizer_path))
+    half = t.num_rows // 2
+    tokenize_tables(run, [t.slice(0, half), t.slice(half)], str(tokenizer_path))
+    return run / "manifest.json"
