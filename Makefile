@@ -36,6 +36,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/loader.py
+	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/cleanup.py
+	$(BIN)/python bench/evaluate.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache
