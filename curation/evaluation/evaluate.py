@@ -33,6 +33,7 @@ from curation.evaluation import mix_search as ms
 from curation.evaluation import sources, suite
 from curation.evaluation.draw import ArmDocs, Draw, draw
 from curation.evaluation.training import new_model, train
+from curation.run.layout import RunLayout
 from curation.train.config import TrainConfig
 from curation.train.schedule import Schedule
 
@@ -294,10 +295,10 @@ def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
 
 
 def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
-    run_dir = Path(o.mix_run) if o.mix_run else next((s.run for s in srcs.values() if s.run is not None), None)
-    if run_dir is None:
+    run = RunLayout(o.mix_run) if o.mix_run else next((s.run for s in srcs.values() if s.run is not None), None)
+    if run is None:
         raise ValueError("mix search needs a run: give --mix-run RUN or an arm from a run folder")
-    pool = ArmDocs(sources.mix_pool(run_dir))
+    pool = ArmDocs(sources.mix_pool(run))
     doms = sorted(set(pool.domains().tolist()) - {""})
     if o.mix_candidates:
         cands = ms.load_candidates(o.mix_candidates)
@@ -305,8 +306,8 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
         if unknown:
             raise ValueError(f"{o.mix_candidates}: domains not in the run: {', '.join(unknown)}")
     else:
-        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run_dir))
-    log(f"mix search over {len(cands)} mixes of {run_dir} ({', '.join(doms)}), {o.seeds} seed(s) each")
+        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run))
+    log(f"mix search over {len(cands)} mixes of {run.uri} ({', '.join(doms)}), {o.seeds} seed(s) each")
     n_seqs = sched.steps * o.batch
     losses = {e: [] for e in evals}
     arms = {}
@@ -327,8 +328,8 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
         arms[name] = rec
     result["arms"] = arms
     out = ms.search(doms, cands, losses)
-    out["run"] = str(run_dir)
+    out["run"] = run.uri
     (Path(o.out) / "recommended_mix.yaml").write_text(
-        f"# curate evaluate mix search over {len(cands)} mixes of {run_dir}; paste under the mix stage\n{out['yaml']}\n")
+        f"# curate evaluate mix search over {len(cands)} mixes of {run.uri}; paste under the mix stage\n{out['yaml']}\n")
     log(f"recommended mix: {out['yaml']} (predicted mean bpb {out['recommended']['predicted_mean_bpb']:.4f})")
     return out

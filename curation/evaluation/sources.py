@@ -1,7 +1,11 @@
 """Arm sources of ``curate evaluate``: what ``--arm NAME=SOURCE`` means, as a list of table files.
 
 This is the only module of :mod:`curation.evaluation` that knows the run folder (``run.json`` and
-its groups, ``manifest.json``, ``mix/``, ``rejected/``); everything else sees :class:`Source`.
+its groups, ``manifest.json``, ``mix/``, ``rejected/``), and it reads it only through
+:mod:`curation.run` (``RunLayout`` for paths, ``record``/``manifest`` for the files, ``commit`` to
+list committed files, never temporaries); everything else sees :class:`Source`. A SOURCE is a local
+path or a URI (``s3://``, ``gs://``, ... as :mod:`curation.io.fs` resolves it); its parts are
+``(filesystem, path)`` pairs read through ``pyarrow.fs``.
 
 SOURCE is one of:
 
@@ -20,14 +24,20 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
+import os
+import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.json as pj
 import pyarrow.parquet as pq
+
+from curation.io import fs as fsx
+from curation.run import manifest, record
+from curation.run.commit import committed
+from curation.run.layout import RunLayout
 
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz")
 #: columns an arm may use besides the text (all optional)
@@ -40,10 +50,28 @@ class SourceError(ValueError):
 
 @dataclass(frozen=True)
 class Part:
-    """One table file; ``stages``: keep only rows whose ``stage`` column is one of these (rejected/)."""
+    """One table file: ``path`` on ``fs`` (None: a local path). ``stages``: keep only rows whose
+    ``stage`` column is one of these (rejected/)."""
 
-    path: Path
+    path: str
     stages: tuple[str, ...] | None = None
+    fs: pafs.FileSystem | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", os.fspath(self.path))
+
+    @property
+    def filesystem(self) -> pafs.FileSystem:
+        return self.fs if self.fs is not None else pafs.LocalFileSystem()
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    @property
+    def uri(self) -> str:
+        """The file as a user would name it (a plain path when local)."""
+        return fsx.to_uri(self.filesystem, self.path)
 
 
 @dataclass
@@ -52,7 +80,7 @@ class Source:
     kind: str  # "mix", "stage" or "files"
     parts: list[Part]
     text_column: str = "text"
-    run: Path | None = None
+    run: RunLayout | None = None
     stage: str | None = None
     notes: list[str] = field(default_factory=list)
     #: the domain token shares the source was built to (a run's mix: the manifest's achieved_mix)
@@ -60,105 +88,119 @@ class Source:
 
     def describe(self) -> dict:
         return {"spec": self.spec, "kind": self.kind, "files": len(self.parts),
-                **({"run": str(self.run), "stage": self.stage} if self.run else {})}
+                **({"run": self.run.uri, "stage": self.stage} if self.run else {})}
 
 
-def _is_run(path: Path) -> bool:
-    return (path / "run.json").is_file() or (path / "manifest.json").is_file()
+def _is_run(layout: RunLayout) -> bool:
+    return record.exists(layout) or manifest.exists(layout)
 
 
-def _table_files(path: Path) -> list[Path]:
-    if path.is_file():
+def _table_files(fs: pafs.FileSystem, path: str) -> list[str]:
+    if fsx.is_file(fs, path):
         return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TABLE_SUFFIXES)
-                  and not p.name.startswith((".", "_")))
+    return [i.path for i in fsx.files(fs, path, recursive=True)
+            if i.base_name.endswith(TABLE_SUFFIXES) and not i.base_name.startswith((".", "_"))]
 
 
-def _mix_source(spec: str, run: Path) -> Source:
-    mpath = run / "manifest.json"
-    if not mpath.is_file():
-        raise SourceError(f"{spec}: {run} has no manifest.json (did the run finish its mix stage?)")
-    m = json.loads(mpath.read_text())
-    files = [run / f for f in (m.get("mix") or {}).get("files", [])]
-    if not files:
-        raise SourceError(f"{spec}: {mpath} lists no mix files")
-    missing = [f for f in files if not f.is_file()]
+def _mix_source(spec: str, layout: RunLayout) -> Source:
+    if not manifest.exists(layout):
+        raise SourceError(f"{spec}: {layout.uri} has no manifest (did the run finish its mix stage?)")
+    try:
+        m = manifest.read(layout)
+    except ValueError as e:
+        raise SourceError(f"{spec}: {e}") from None
+    where = layout.display(layout.manifest())
+    rels = (m.get("mix") or {}).get("files", [])
+    if not rels:
+        raise SourceError(f"{spec}: {where} lists no mix files")
+    try:
+        files = [layout.path(f) for f in rels]
+    except ValueError as e:
+        raise SourceError(f"{spec}: {where}: {e}") from None
+    missing = [f for f in files if not fsx.is_file(layout.fs, f)]
     if missing:
-        raise SourceError(f"{spec}: mix file missing: {missing[0]}")
+        raise SourceError(f"{spec}: mix file missing: {layout.display(missing[0])}")
     shares = {k: float(v) for k, v in (m.get("achieved_mix") or {}).items() if float(v) > 0} or None
-    return Source(spec, "mix", [Part(f) for f in files], m.get("text_column", "text"), run, "mix", shares=shares)
+    return Source(spec, "mix", [Part(f, fs=layout.fs) for f in files], m.get("text_column", "text"),
+                  layout, "mix", shares=shares)
 
 
-def run_groups(run: Path) -> list[dict]:
+def _run_record(layout: RunLayout) -> dict:
+    try:
+        return record.read(layout)
+    except FileNotFoundError as e:
+        raise SourceError(str(e)) from None
+
+
+def run_groups(run: str | os.PathLike | RunLayout) -> list[dict]:
     """``run.json``'s groups: ``[{"name": "01-url_filter", "stages": [...]}, ...]`` in order."""
-    rj = run / "run.json"
-    if not rj.is_file():
-        raise SourceError(f"{run}: no run.json (not a run folder)")
-    return json.loads(rj.read_text()).get("groups", [])
+    return _run_record(RunLayout.of(run)).get("groups", [])
 
 
-def _stage_source(spec: str, run: Path, stage: str) -> Source:
+def _stage_source(spec: str, layout: RunLayout, stage: str) -> Source:
     if stage == "mix":
-        return _mix_source(spec, run)
-    groups = run_groups(run)
+        return _mix_source(spec, layout)
+    groups = run_groups(layout)
     for g in groups:
         if stage in g["stages"]:
             break
     else:
         known = [s for g in groups for s in g["stages"]]
         raise SourceError(f"{spec}: the run has no stage {stage!r} (stages: {', '.join(known)})")
-    folder = run / g["name"]
-    kept = _table_files(folder) if folder.is_dir() else []
+    folder = layout.kept_dir(g["name"])
+    kept = [i.path for i in committed(layout.fs, folder)]
     if not kept:
-        raise SourceError(f"{spec}: {folder} holds no output (has the run finished that stage?)")
+        raise SourceError(f"{spec}: {layout.display(folder)} holds no output (has the run finished that stage?)")
     later = tuple(g["stages"][g["stages"].index(stage) + 1:])
-    parts = [Part(p) for p in kept]
+    parts = [Part(p, fs=layout.fs) for p in kept]
     for s in later:
-        rdir = run / "rejected" / s
-        if rdir.is_dir():
-            parts += [Part(p, (s,)) for p in _table_files(rdir)]
+        parts += [Part(i.path, (s,), layout.fs) for i in committed(layout.fs, layout.rejected_dir(s))]
     notes = [f"stage {stage} ran fused in {g['name']}: its output plus the rows {', '.join(later)} rejected"] if later else []
-    return Source(spec, "stage", parts, "text", run, stage, notes)
+    return Source(spec, "stage", parts, "text", layout, stage, notes)
 
 
 def resolve(spec: str) -> Source:
-    """A SOURCE string to its files (see the module docstring)."""
-    p = Path(spec)
-    if "@" in spec and not p.exists():
+    """A SOURCE string (a local path or a URI: s3://, gs://, ...) to its files (see the module docstring)."""
+    fs, p = fsx.resolve(spec)
+    found = fsx.info(fs, p).type
+    if "@" in spec and found == pafs.FileType.NotFound:
         run_s, stage = spec.rsplit("@", 1)
-        run = Path(run_s)
-        if not run.is_dir() or not _is_run(run):
+        layout = RunLayout(run_s)
+        if not fsx.is_dir(layout.fs, layout.root) or not _is_run(layout):
             raise SourceError(f"{spec}: {run_s} is not a run folder")
-        return _stage_source(spec, run, stage)
-    if not p.exists():
+        return _stage_source(spec, layout, stage)
+    if found == pafs.FileType.NotFound:
         raise SourceError(f"{spec}: no such file, folder or RUN@STAGE")
-    if p.is_dir() and _is_run(p):
-        return _mix_source(spec, p)
-    files = _table_files(p)
+    if found == pafs.FileType.Directory:
+        layout = RunLayout(spec)
+        if _is_run(layout):
+            return _mix_source(spec, layout)
+    files = _table_files(fs, p)
     if not files:
         raise SourceError(f"{spec}: no .parquet/.jsonl/.jsonl.gz files")
-    return Source(spec, "files", [Part(f) for f in files])
+    return Source(spec, "files", [Part(f, fs=fs) for f in files])
 
 
-def mix_pool(run: Path) -> Source:
+def mix_pool(run: str | os.PathLike | RunLayout) -> Source:
     """The documents the run's ``mix`` stage received (with their ``domain`` labels): what a mix
     search resamples from."""
-    groups = run_groups(run)
+    layout = RunLayout.of(run)
+    groups = run_groups(layout)
     idx = next((i for i, g in enumerate(groups) if "mix" in g["stages"]), None)
     if idx is None or idx == 0:
-        raise SourceError(f"{run}: the run has no mix stage after another stage")
+        raise SourceError(f"{layout.uri}: the run has no mix stage after another stage")
     g = groups[idx]
     pos = g["stages"].index("mix")
     before = g["stages"][pos - 1] if pos > 0 else groups[idx - 1]["stages"][-1]
-    return _stage_source(f"{run}@{before}", run, before)
+    return _stage_source(f"{layout.uri}@{before}", layout, before)
 
 
-def run_mix_target(run: Path) -> dict[str, float] | None:
+def run_mix_target(run: str | os.PathLike | RunLayout) -> dict[str, float] | None:
     """The ``target`` of the run's mix stage (from run.json's resolved config), if any."""
-    rj = run / "run.json"
-    if not rj.is_file():
+    layout = RunLayout.of(run)
+    if not record.exists(layout):
         return None
-    cfg = json.loads(rj.read_text()).get("config", {})
+    cfg = record.read(layout).get("config", {})
     for st in cfg.get("stages", []):
         if st.get("op") == "mix" or st.get("name") == "mix":
             t = st.get("target") or (st.get("params") or {}).get("target")
@@ -171,9 +213,10 @@ def run_mix_target(run: Path) -> dict[str, float] | None:
 # reading
 
 
-def _read_jsonl(path: Path) -> pa.Table:
-    raw = path.read_bytes()
-    if path.name.endswith(".gz"):
+def _read_jsonl(part: Part) -> pa.Table:
+    with part.filesystem.open_input_stream(part.path, compression=None) as f:  # no auto-decompression
+        raw = f.read()
+    if part.name.endswith(".gz"):
         raw = gzip.decompress(raw)
     if not raw.strip():
         return pa.table({})
@@ -182,14 +225,15 @@ def _read_jsonl(path: Path) -> pa.Table:
 
 def read_part(part: Part, text_column: str, columns: tuple[str, ...] = EXTRA_COLUMNS) -> pa.Table:
     """The ``text`` (renamed from ``text_column``) and available ``columns`` of one file, as a table."""
-    if part.path.name.endswith(".parquet"):
-        names = pq.ParquetFile(part.path).schema_arrow.names
+    if part.name.endswith(".parquet"):
+        fs = part.filesystem
+        names = pq.ParquetFile(part.path, filesystem=fs).schema_arrow.names
         want = [c for c in (text_column, *columns, "stage") if c in names]
-        t = pq.read_table(part.path, columns=want)
+        t = pq.read_table(part.path, columns=want, filesystem=fs)
     else:
-        t = _read_jsonl(part.path)
+        t = _read_jsonl(part)
     if text_column not in t.column_names:
-        raise SourceError(f"{part.path}: no column {text_column!r}")
+        raise SourceError(f"{part.uri}: no column {text_column!r}")
     if part.stages is not None and "stage" in t.column_names:
         t = t.filter(pc.is_in(t.column("stage"), pa.array(list(part.stages))))
     cols = {"text": pc.cast(t.column(text_column), pa.large_string())}

@@ -118,6 +118,9 @@ class RunLayout:
     def rejected_root(self) -> str:
         return self.path(REJECTED)
 
+    def rejected_dir(self, stage: str) -> str:
+        return self.path(REJECTED, stage)
+
     def rejected(self, stage: str, shard: str) -> str:
         return self.path(REJECTED, stage, f"{shard}.parquet")
 

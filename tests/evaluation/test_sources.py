@@ -10,8 +10,8 @@ from curation.evaluation.draw import ArmDocs
 
 def test_run_folder_is_its_mix(eval_run):
     s = sources.resolve(str(eval_run))
-    assert s.kind == "mix" and [p.path.name for p in s.parts] == ["part-00000.parquet"]
-    assert "mix" in str(s.parts[0].path)
+    assert s.kind == "mix" and [p.name for p in s.parts] == ["part-00000.parquet"]
+    assert "mix" in s.parts[0].path and s.run.uri == str(eval_run.resolve())
 
 
 def test_stage_in_fused_group_adds_later_rejections(eval_run):

@@ -146,6 +146,22 @@ def test_trainer_reads_the_same_token_batches_from_s3(remote):
         assert all(m._map is not None for m in a.streams["mix"]._maps.values())
 
 
+def test_evaluate_sources_read_an_s3_run(remote):
+    """``curate evaluate``'s arms from an s3:// run: RUN@STAGE and RUN (its mix) hold the local run's texts."""
+    from curation.evaluation import sources
+
+    def texts(spec: str):
+        s = sources.resolve(spec)
+        return s, sorted(t for p in s.parts for t in sources.read_part(p, s.text_column).column("text").to_pylist())
+
+    for suffix in ("@extract", "@url_dedup", ""):
+        src, got = texts(remote["s3"] + suffix)
+        assert got and got == texts(remote["local"] + suffix)[1], suffix
+        assert src.run.uri == remote["s3"] and all(p.uri.startswith("s3://") for p in src.parts)
+    assert sources.resolve(remote["s3"]).kind == "mix"
+    assert sources.mix_pool(remote["s3"]).stage == "url_dedup"
+
+
 def test_crash_then_resume_with_one_worker_gives_the_two_worker_bytes(remote):
     out = f"s3://{remote['bucket']}/runs/one"
     with pytest.raises(RunError, match="injected"):
