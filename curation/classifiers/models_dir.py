@@ -104,3 +104,12 @@ def train_one(root: Path, which: str, roberta_checkpoint: str | None = None, **k
     if which == "tokenizer":
         return train_tokenizer(root)
     raise ValueError(f"unknown model {which!r}; known: {', '.join(ALL)}")
+
+
+def tokenizer_path(tokenizer: str | None, models: str | None) -> str:
+    """The trainer's tokenizer for a pipeline stage: ``tokenizer`` when given (a tokenizer.json or a
+    local Hugging Face folder), else ``<models>/tokenizer.json``, trained on first use. The ``mix``
+    stage counts tokens and the ``tokenize`` stage writes them with this same file."""
+    if tokenizer:
+        return str(Path(tokenizer).resolve())
+    return str(ensure(models, ("tokenizer",)) / TOKENIZER)

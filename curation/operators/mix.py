@@ -29,7 +29,6 @@ Phases (no phase holds the corpus; every decision is a seeded hash of the docume
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -114,11 +113,7 @@ class Mix(GlobalOperator):
     def tokenizer_path(self) -> str:
         from curation.classifiers import models_dir as md
 
-        p: MixParams = self.params
-        if p.tokenizer:
-            return str(Path(p.tokenizer).resolve())
-        root = md.ensure(p.models, ("tokenizer",))
-        return str(root / md.TOKENIZER)
+        return md.tokenizer_path(self.params.tokenizer, self.params.models)
 
     def setup(self) -> None:
         from curation.train.tokenizer import load_tokenizer

@@ -28,7 +28,6 @@ Phases (no phase holds the corpus):
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -88,11 +87,7 @@ class Tokenize(GlobalOperator):
     def tokenizer_path(self) -> str:
         from curation.classifiers import models_dir as md
 
-        p: TokenizeParams = self.params
-        if p.tokenizer:
-            return str(Path(p.tokenizer).resolve())
-        root = md.ensure(p.models, ("tokenizer",))
-        return str(root / md.TOKENIZER)
+        return md.tokenizer_path(self.params.tokenizer, self.params.models)
 
     def setup(self) -> None:
         from curation.train.tokenizer import load_tokenizer
