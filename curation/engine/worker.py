@@ -200,7 +200,9 @@ class ShardWorker:
 
     def _write_outputs(self, group: Group, shard: Shard, kept: StagedParquet, outputs) -> None:
         kept.close()
-        tables, summary = outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs))
+        op = getattr(outputs, "__self__", None)
+        needs_kept = getattr(op, "shard_outputs_reads_kept", True)  # tokenize: no, its tokens are held already
+        tables, summary = outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs) if needs_kept else None)
         rels = {}
         for name, table in tables.items():
             write_table_atomic(self.layout.fs, table, self.layout.output(name, shard.name))

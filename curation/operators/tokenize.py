@@ -217,7 +217,10 @@ class Tokenize(GlobalOperator):
         return OpResult(kept, self.split(table.slice(0, 0), []).rejected)
 
     # -- end of the shard: its token files, whole ---------------------------------------------
-    def shard_outputs(self, kept: pa.Table) -> tuple[dict, dict]:
+    #: the engine need not read the shard's kept file back for ``shard_outputs`` (it ignores it)
+    shard_outputs_reads_kept = False
+
+    def shard_outputs(self, kept: pa.Table | None) -> tuple[dict, dict]:
         """Called by the engine once the shard's batches are applied, before its commit: writes each
         phase's token file of the shard whole (atomic commit, any filesystem). No Parquet outputs;
         the summary names the files and their tokens."""
