@@ -74,10 +74,15 @@ def test_domain_uses_language_column(models, sample_dir):
     texts = [r["text"] for r in udhr] + gsm
     no_lang, _, _, _ = clf.predict(texts)
     assert no_lang[:5] == ["multilingual"] * 5 and no_lang[5:] == ["math"] * 5
-    # a language column overrides: non-English -> multilingual; English is never multilingual
+    # a language column: English prose is never multilingual, math stays math in any language
     d, s, topics, _ = clf.predict(texts, ["en"] * 5 + ["de"] * 5)
-    assert "multilingual" not in d[:5] and d[5:] == ["multilingual"] * 5 and all(s[5:] == 1.0)
+    assert "multilingual" not in d[:5] and d[5:] == ["math"] * 5
     assert all(t == "" for t, x in zip(topics, d) if x != "general")
+    # identified non-English prose is multilingual; unidentified (und) prose is undetermined, never
+    # multilingual
+    d, s, _, _ = clf.predict(texts[:5] * 2, ["fr"] * 5 + ["und"] * 5)
+    assert d[:5] == ["multilingual"] * 5
+    assert d[5:] == ["undetermined"] * 5
 
 
 def test_cli_if_missing(models, capsys):
