@@ -62,6 +62,9 @@ class FluencyParams(Params):
     max_unique_word_frac: Optional[float] = 0.95
     min_known_word_frac: Optional[float] = 0.25
     min_pair_excess: Optional[float] = 1.5
+    #: ... and a stricter pair_excess limit for documents whose pair_recurrence is also low
+    low_recurrence_pair_excess: float = 2.0
+    low_pair_recurrence: float = 0.12
     min_pair_recurrence: Optional[float] = 0.15
     #: the ``incoherent`` rule applies only above this distinct-prefix share (see the docstring)
     incoherent_unique_prefix_frac: float = 0.65
@@ -127,9 +130,10 @@ class Fluency(MapOperator):
             fail("unknown_words", low, lambda i: f"known_word_frac {kw[i]:.3f} < {p.min_known_word_frac}")
         if p.min_pair_excess is not None:
             with np.errstate(invalid="ignore"):
-                salad = px < p.min_pair_excess  # NaN (too little evidence) is never salad
+                # NaN (too little evidence) is never salad
+                salad = (px < p.min_pair_excess) | ((px < p.low_recurrence_pair_excess) & (pr < p.low_pair_recurrence))
             fail("word_salad", long_enough & ordered & salad,
-                 lambda i: f"pair_excess {px[i]:.3f} < {p.min_pair_excess}")
+                 lambda i: f"pair_excess {px[i]:.3f}, pair_recurrence {pr[i]:.3f}")
         if p.min_pair_recurrence is not None:
             fail("incoherent", long_enough & ordered & (pr < p.min_pair_recurrence) & (up > p.incoherent_unique_prefix_frac),
                  lambda i: (f"pair_recurrence {pr[i]:.3f} < {p.min_pair_recurrence} with unique_prefix_frac "
