@@ -97,15 +97,17 @@ def known_word_frac(words: pa.Array, offsets: np.ndarray, langs: list[str]) -> n
     enc = pc.dictionary_encode(words)
     ids = _np(enc.indices).astype(np.int64)
     # wordfreq's lists are NFC; some texts (e.g. Vietnamese) arrive decomposed
-    vocab = [unicodedata.normalize("NFC", w) for w in enc.dictionary.to_pylist()]
+    vocab = [w if w.isascii() else unicodedata.normalize("NFC", w) for w in enc.dictionary.to_pylist()]
     arr = np.array([l or "" for l in langs], dtype=object)
     for lang in sorted(set(arr)):
         known_words = word_list(lang)
         if known_words is None:
             continue
         docs = arr == lang
-        in_list = np.fromiter((w in known_words for w in vocab), bool, len(vocab))
         sel = docs[doc_of] & ~numeric
+        in_list = np.zeros(len(vocab), bool)
+        for i in np.unique(ids[sel]):  # only the words of this language's documents
+            in_list[i] = vocab[i] in known_words
         total = np.bincount(doc_of[sel], minlength=n)
         hit = np.bincount(doc_of[sel & in_list[ids]], minlength=n)
         frac = np.divide(hit, total, out=np.full(n, np.nan), where=total > 0)
@@ -119,16 +121,20 @@ def _first_words(words: pa.Array, offsets: np.ndarray, limit: int) -> tuple[np.n
     doc_of = np.repeat(np.arange(n), np.diff(offsets))
     pos = np.arange(len(doc_of)) - offsets[:-1][doc_of]
     keep = pos < limit
-    ids = _np(pc.dictionary_encode(words).indices).astype(np.int64) if len(words) else np.zeros(0, np.int64)
-    return ids[keep], doc_of[keep]
+    if not keep.any():
+        return np.zeros(0, np.int64), doc_of[keep]
+    head = words.filter(pa.array(keep)) if not keep.all() else words
+    return _np(pc.dictionary_encode(head).indices).astype(np.int64), doc_of[keep]
 
 
 def _repeats(keys: np.ndarray, doc: np.ndarray, n: int) -> np.ndarray:
-    """Per document: occurrences of a key after its first one in that document."""
+    """Per document: occurrences of a key after its first one in that document (keys < 2**40)."""
     if not len(keys):
         return np.zeros(n)
-    pair = np.stack([doc.astype(np.int64), keys], axis=1)
-    distinct = np.bincount(np.unique(pair, axis=0)[:, 0], minlength=n)
+    combined = np.sort((doc.astype(np.uint64) << np.uint64(40)) | keys.astype(np.uint64))
+    first = np.ones(len(combined), bool)
+    first[1:] = combined[1:] != combined[:-1]  # (a sort beats np.unique's hash table here)
+    distinct = np.bincount((combined[first] >> np.uint64(40)).astype(np.int64), minlength=n)
     return np.bincount(doc, minlength=n) - distinct
 
 
@@ -149,7 +155,11 @@ def pair_recurrence(words: pa.Array, offsets: np.ndarray, max_words: int = 1000)
 
 def _pair_repeats(ids: np.ndarray, doc: np.ndarray, n: int) -> np.ndarray:
     same = doc[1:] == doc[:-1]
-    keys = ids[:-1][same] * (int(ids.max(initial=0)) + 1) + ids[1:][same]
+    a, b = ids[:-1][same], ids[1:][same]
+    if len(ids) and ids.max() >= (1 << 20):  # a huge batch: compact the pair keys below 2**40
+        keys = np.unique(a * (int(ids.max()) + 1) + b, return_inverse=True)[1].astype(np.int64)
+    else:
+        keys = (a << 20) | b
     return _repeats(keys, doc[:-1][same], n)
 
 
@@ -186,7 +196,7 @@ def unique_word_frac(words: pa.Array, offsets: np.ndarray, ttr_words: int = 300)
     return np.divide(distinct, total, out=np.zeros(n), where=total > 0)
 
 
-def mojibake_rate(texts: list[str], max_chars: int = 5000) -> np.ndarray:
+def mojibake_rate(texts: list[str], max_chars: int = 2000) -> np.ndarray:
     """Per document: ftfy badness plus U+FFFD replacement characters (what a decoder leaves for
     bytes it could not read) per 1,000 characters of its first ``max_chars`` characters."""
     from ftfy.badness import badness
@@ -194,7 +204,7 @@ def mojibake_rate(texts: list[str], max_chars: int = 5000) -> np.ndarray:
     out = np.zeros(len(texts))
     for i, t in enumerate(texts):
         head = (t or "")[:max_chars]
-        if head:
+        if head and not head.isascii():  # every sequence ftfy counts has a non-ASCII character
             out[i] = 1000.0 * (badness(head) + head.count("\ufffd")) / len(head)
     return out
 
@@ -207,6 +217,11 @@ _SPACELESS_RE2 = (r"[\p{Lao}\p{Khmer}\p{Myanmar}\p{Javanese}\p{Tai_Tham}\p{Tibet
 
 def spaceless(texts: pa.Array) -> np.ndarray:
     """Per document: True when more than half of its letters are in a script of ``_SPACELESS_RE2``."""
-    letters = _np(pc.count_substring_regex(texts, r"\p{L}")).astype(np.float64)
-    runs = _np(pc.count_substring_regex(texts, _SPACELESS_RE2)).astype(np.float64)
-    return np.divide(runs, letters, out=np.zeros(len(letters)), where=letters > 0) > 0.5
+    out = np.zeros(len(texts), bool)
+    rest = np.flatnonzero(~_np(pc.string_is_ascii(texts)).astype(bool))  # ASCII text is never spaceless
+    if len(rest):
+        sub = texts.take(pa.array(rest))
+        letters = _np(pc.count_substring_regex(sub, r"\p{L}")).astype(np.float64)
+        runs = _np(pc.count_substring_regex(sub, _SPACELESS_RE2)).astype(np.float64)
+        out[rest] = np.divide(runs, letters, out=np.zeros(len(rest)), where=letters > 0) > 0.5
+    return out
