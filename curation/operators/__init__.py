@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "tokenize": "curation.operators.tokenize:Tokenize",
     "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
     "line_dedup": "curation.operators.line_dedup:LineDedup",
+    "decontaminate": "curation.operators.decontaminate:Decontaminate",
 }
 
 
