@@ -144,9 +144,9 @@ def bundled_items(name: str) -> list[str]:
 
 def file_items(path: str, text_fields: list[str]) -> list[str]:
     """The item texts of a user file: .txt one a line; .jsonl the ``text_fields`` of each row."""
-    fs, p = fsx.resolve(path)
-    lines = _lines(fsx.read_bytes(fs, p), p)
-    if p.lower().endswith((".txt", ".txt.gz")):
+    with fsx.open_binary(path) as f:
+        lines = _lines(f.read(), path)
+    if path.lower().endswith((".txt", ".txt.gz")):
         return [x for x in lines if x.strip()]
     items = []
     for i, line in enumerate(lines, 1):
