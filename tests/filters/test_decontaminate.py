@@ -147,6 +147,10 @@ def test_params_are_checked_before_any_work(tmp_path):
                       ({"files": ["eval.csv"]}, "must end with"), ({"min_matches": 0}, "min_matches")):
         with pytest.raises(ConfigError, match=word):
             parse_pipeline({"stages": [{"op": "decontaminate", **bad}]})
+    clash = tmp_path / "humaneval.jsonl"
+    clash.write_text("")
+    with pytest.raises(ConfigError, match="named like a bundled set"):
+        parse_pipeline({"stages": [{"op": "decontaminate", "files": [str(clash)]}]})
     f = tmp_path / "rel.txt"
     f.write_text("x\n")
     cwd = os.getcwd()
