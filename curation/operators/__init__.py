@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
     "line_dedup": "curation.operators.line_dedup:LineDedup",
     "fluency": "curation.operators.fluency:Fluency",
+    "decontaminate": "curation.operators.decontaminate:Decontaminate",
 }
 
 
