@@ -48,6 +48,10 @@ from curation.ids import mix64
 _BY_CHAR = {"zh", "ja"}
 _NO_LOOKUP = {"ko", "th", "my", "km", "lo"}
 _CHAR_MASS = 0.999
+#: wordfreq's "small" lists (the words above a frequency of 1e-6, tens of thousands per language) load
+#: about 19x faster than the "best" ones (0.4 s against 7.1 s for nine languages, once per worker);
+#: real text still measured 0.28-1.0 known words with them (UDHR; news 0.86-1.0), random strings 0.22.
+WORDLIST = "small"
 _LISTS: dict[str, frozenset | None] = {}
 _LOCK = threading.Lock()
 
@@ -61,11 +65,11 @@ def word_list(lang: str) -> frozenset | None:
         if lang not in _LISTS:
             import wordfreq
 
-            if lang not in wordfreq.available_languages(wordlist="best"):
+            if lang not in wordfreq.available_languages(wordlist=WORDLIST):
                 _LISTS[lang] = None
             elif lang in _BY_CHAR:
                 mass: dict[str, float] = {}
-                for w, f in wordfreq.get_frequency_dict(lang, wordlist="best").items():
+                for w, f in wordfreq.get_frequency_dict(lang, wordlist=WORDLIST).items():
                     for c in w:
                         mass[c] = mass.get(c, 0.0) + f
                 total, acc, keep = sum(mass.values()), 0.0, []
@@ -76,7 +80,7 @@ def word_list(lang: str) -> frozenset | None:
                         break
                 _LISTS[lang] = frozenset(keep)
             else:
-                _LISTS[lang] = frozenset(wordfreq.get_frequency_dict(lang, wordlist="best"))
+                _LISTS[lang] = frozenset(wordfreq.get_frequency_dict(lang, wordlist=WORDLIST))
         return _LISTS[lang]
 
 
