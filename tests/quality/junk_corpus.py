@@ -470,7 +470,7 @@ def _ip(rng):
 
 def machine_logs(rng: random.Random, ref: Reference, n: int):
     variant = rng.choice(["apache_access", "nginx_error", "syslog", "python_traceback", "json_lines", "ci_build"])
-    t = datetime(2023, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randint(0, 3e7))
+    t = datetime(2023, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randint(0, 30_000_000))
     lines = []
     for i in range(rng.randint(20, 300)):
         t += timedelta(seconds=rng.randint(0, 30), microseconds=rng.randint(0, 999999))
