@@ -120,7 +120,7 @@ class Reference:
         quality = _jsonl(CLASSIFIER_DATA / "quality.jsonl.gz")
         domain = _jsonl(CLASSIFIER_DATA / "domain.jsonl.gz")
         for r in quality:
-            if r["label"] == "hq":
+            if r["label"] == "hq" and _lang(r["text"]) == "en":
                 ref.by_lang.setdefault("en", []).append(r["text"])
                 head = r["text"].strip().split("\n", 1)[0].strip(" =")
                 if 3 <= len(head.split()) <= 12:
@@ -642,8 +642,12 @@ def _clean_gsm8k(answer: str, keep_calc: bool) -> str:
     return re.sub(r"####\s*(.+)$", r"Answer: \1", answer.strip())
 
 
-def math_pages(rng: random.Random, n: int) -> list[tuple[str, str, str]]:
-    rows = [r for r in _jsonl(CLASSIFIER_DATA / "domain.jsonl.gz") if r["source"] == "gsm8k train"]
+def math_pages(rng: random.Random, n: int, rows: list[dict] | None = None) -> list[tuple[str, str, str]]:
+    """``n`` pages of GSM8K worked answers (rows with ``id`` and ``text`` = question, newline, answer;
+    default: the train problems of domain.jsonl.gz): (variant, url, html)."""
+    if rows is None:
+        rows = [r for r in _jsonl(CLASSIFIER_DATA / "domain.jsonl.gz") if r["source"] == "gsm8k train"]
+    rows = list(rows)
     rng.shuffle(rows)
     out, i = [], 0
     while len(out) < n and i < len(rows):
@@ -721,8 +725,8 @@ def _rng(seed: int, name: str) -> random.Random:
     return random.Random(seed * 1_000_003 + zlib.crc32(name.encode()))
 
 
-def generate(per_kind: int = 40, seed: int = 0) -> tuple[list[Doc], list[dict]]:
-    """The corpus in memory: web documents (WARC) and UDHR rows (JSONL)."""
+def generate(per_kind: int = 40, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> tuple[list[Doc], list[dict]]:
+    """The corpus in memory: web documents (WARC) and UDHR rows (JSONL), of ``kinds`` only."""
     ref = Reference.load()
     freq = _Freq(ref)
     chains = {(lang, k): Markov(ref.by_lang[lang], k) for lang in ("en", "de", "es") if lang in ref.by_lang
@@ -747,6 +751,8 @@ def generate(per_kind: int = 40, seed: int = 0) -> tuple[list[Doc], list[dict]]:
             "mojibake": lambda r, i: mojibake(r, ref, i)}
     vocab = freq.dist["en"][0]
     for kind, gen in gens.items():
+        if kind not in kinds:
+            continue
         rng = _rng(seed, kind)
         for i in range(per_kind):
             variant, title, body, lang = gen(rng, i)
@@ -755,7 +761,7 @@ def generate(per_kind: int = 40, seed: int = 0) -> tuple[list[Doc], list[dict]]:
                   f"{_slug(rng, vocab)}{rng.choice(['', '.html', '.php', '/'])}"
             add(kind, variant, url, page(rng, site, title, body, lang=lang))
     rng = _rng(seed, "machine_logs")
-    for i in range(per_kind):
+    for i in range(per_kind if "machine_logs" in kinds else 0):
         variant, title, body, text = machine_logs(rng, ref, i)
         site = _site(rng)
         if text is not None:
@@ -766,29 +772,42 @@ def generate(per_kind: int = 40, seed: int = 0) -> tuple[list[Doc], list[dict]]:
             add("machine_logs", variant, f"https://{site}/ci/jobs/{rng.randint(1000, 99999)}/console",
                 page(rng, site, title, body, template=rng.choice(["bare", "portal"])))
     rng = _rng(seed, "code")
-    for variant, url, html, text in code_pages(rng, per_kind):
+    for variant, url, html, text in code_pages(rng, per_kind if "code" in kinds else 0):
         add("code", variant, url, html, text)
     rng = _rng(seed, "math")
-    for variant, url, html in math_pages(rng, per_kind):
+    for variant, url, html in math_pages(rng, per_kind if "math" in kinds else 0):
         add("math", variant, url, html)
-    for variant, url, raw in news_pages():
+    for variant, url, raw in news_pages() if "news" in kinds else []:
         add("news", variant, url, raw)
-    for variant, url, raw in prose_pages():
+    for variant, url, raw in prose_pages() if "prose" in kinds else []:
         add("prose", variant, url, raw)
     udhr = []
-    for r in _jsonl(SAMPLE / "text" / "udhr_60.jsonl.gz"):
+    for r in _jsonl(SAMPLE / "text" / "udhr_60.jsonl.gz") if "udhr" in kinds else []:
         url = f"https://www.ohchr.org/udhr/{r['id']}/{r['lang_hint']}"
         udhr.append({"id": r["id"], "url": url, "text": r["text"], "lang_hint": r["lang_hint"], "kind": "udhr"})
     return docs, udhr
 
 
-def build(out: str | Path, per_kind: int = 40, seed: int = 0, warc_bytes: int = 900_000) -> dict:
+def build(out: str | Path, per_kind: int = 40, seed: int = 0, warc_bytes: int = 900_000,
+          kinds: tuple[str, ...] = KINDS) -> dict:
     """Write the corpus under ``out``: ``web/crawl-NN.warc.gz``, ``text/udhr.jsonl.gz`` and
-    ``kinds.jsonl``. Deterministic: the same (per_kind, seed) gives the same bytes."""
+    ``kinds.jsonl``. Deterministic: the same (per_kind, seed, kinds) gives the same bytes."""
     out = Path(out)
     (out / "web").mkdir(parents=True, exist_ok=True)
     (out / "text").mkdir(parents=True, exist_ok=True)
-    docs, udhr = generate(per_kind, seed)
+    docs, udhr = generate(per_kind, seed, kinds)
+    rows = write_web(out / "web", "crawl", docs, seed, warc_bytes)
+    if udhr:
+        write_jsonl(out / "text" / "udhr.jsonl.gz", udhr)
+    rows += [{"url": r["url"], "kind": "udhr", "junk": False, "variant": r["lang_hint"]} for r in udhr]
+    (out / "kinds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    counts = collections.Counter(r["kind"] for r in rows)
+    return {"out": str(out), "docs": len(rows), "kinds": dict(sorted(counts.items()))}
+
+
+def write_web(folder: Path, prefix: str, docs: list[Doc], seed: int, warc_bytes: int = 900_000) -> list[dict]:
+    """``docs`` shuffled (seeded) into ``folder/PREFIX-NN.warc.gz`` files of about ``warc_bytes``
+    each; returns their kinds.jsonl rows."""
     rng = _rng(seed, "crawl")
     order = list(range(len(docs)))
     rng.shuffle(order)
@@ -804,17 +823,17 @@ def build(out: str | Path, per_kind: int = 40, seed: int = 0, warc_bytes: int = 
     if cur:
         files.append(cur)
     for k, recs in enumerate(files):
-        (out / "web" / f"crawl-{k:02d}.warc.gz").write_bytes(b"".join(recs))
+        (folder / f"{prefix}-{k:02d}.warc.gz").write_bytes(b"".join(recs))
+    return [{"url": d.url, "kind": d.kind, "junk": d.kind in JUNK_KINDS, "variant": d.variant} for d in docs]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """A text table the pipeline reads (``id``, ``url``, ``text``), gzipped without a timestamp."""
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
-        for r in udhr:
+        for r in rows:
             gz.write((json.dumps({"id": r["id"], "url": r["url"], "text": r["text"]}, ensure_ascii=False) + "\n").encode())
-    (out / "text" / "udhr.jsonl.gz").write_bytes(buf.getvalue())
-    rows = [{"url": d.url, "kind": d.kind, "junk": d.kind in JUNK_KINDS, "variant": d.variant} for d in docs]
-    rows += [{"url": r["url"], "kind": "udhr", "junk": False, "variant": r["lang_hint"]} for r in udhr]
-    (out / "kinds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    counts = collections.Counter(r["kind"] for r in rows)
-    return {"out": str(out), "docs": len(rows), "kinds": dict(sorted(counts.items())), "warc_files": len(files)}
+    path.write_bytes(buf.getvalue())
 
 
 def load_kinds(corpus: str | Path) -> dict[str, dict]:
@@ -859,10 +878,13 @@ def figures(run: str, corpus: str | Path) -> dict:
     per: dict[str, dict] = {}
     for d in o["docs"].values():
         f = per.setdefault(d["kind"], {"n": 0, "removed": 0, "kept_before_mix": 0, "by_stage": collections.Counter(),
-                                       "by_reason": collections.Counter()})
+                                       "by_reason": collections.Counter(), "by_variant": {}})
         f["n"] += 1
+        v = f["by_variant"].setdefault(d["variant"] if d["kind"] != "udhr" else "udhr", [0, 0])  # [removed, n]
+        v[1] += 1
         if d["removed_by"] and d["removed_by"] != "mix":
             f["removed"] += 1
+            v[0] += 1
             f["by_stage"][d["removed_by"]] += 1
             f["by_reason"][f"{d['removed_by']}:{d['reason']}"] += 1
         f["kept_before_mix"] += d["kept_before_mix"]
