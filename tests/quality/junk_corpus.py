@@ -137,7 +137,7 @@ class Reference:
         for r in quality:
             text = r["text"]
             if text and sum(c in "\u2018\u2019\u201c\u201d\u2013\u2014\u00e9\u00e8\u00fc\u00f6\u00e4" for c in text) / len(text) >= 0.01:
-                ref.nonascii.append(("en", text))
+                ref.nonascii.append((_lang(text), text))
         return ref
 
 
