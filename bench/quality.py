@@ -25,8 +25,9 @@ issue's target (at most 15%). Last line: one JSON object of headline figures.
     .venv/bin/python bench/quality.py [--per-kind 80] [--real-per-kind 120] [--workers 2] [--repeat 1] [--out DIR]
 
 Timings come from a machine that may be shared: with ``--repeat N`` each pipeline runs N times,
-alternating, and each stage's time is the fastest of its N. Run with both pipelines identical, the
-"new signals" share measures the noise floor (about +-5% on a loaded 2-core machine).
+alternating, and each stage's time is the fastest of its N. Only new stages and stages whose
+operator or parameters changed count as new signals; the time change of the stages configured
+alike in both is printed as the noise (up to 15% per stage on a loaded 2-core machine).
 """
 
 from __future__ import annotations
