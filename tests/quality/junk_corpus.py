@@ -486,7 +486,7 @@ def machine_logs(rng: random.Random, ref: Reference, n: int):
         elif variant == "syslog":
             proc = rng.choice(["sshd", "CRON", "kernel", "systemd", "dhclient", "postfix/smtpd"])
             msg = rng.choice([f"Accepted publickey for root from {_ip(rng)} port {rng.randint(1024, 65535)} ssh2",
-                              f"pam_unix(cron:session): session opened for user root by (uid=0)",
+                              "pam_unix(cron:session): session opened for user root by (uid=0)",
                               f"[{rng.uniform(0, 99999):.6f}] eth0: link up, 1000Mbps, full-duplex",
                               f"Started Session {rng.randint(1, 9999)} of user www-data.",
                               f"DHCPACK of {_ip(rng)} from {_ip(rng)}",

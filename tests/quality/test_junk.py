@@ -31,7 +31,7 @@ def test_the_corpus_is_deterministic_and_has_every_kind(tmp_path):
     assert a["kinds"] == b["kinds"] and set(a["kinds"]) == set(junk_corpus.KINDS)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
-    c = junk_corpus.build(tmp_path / "c", per_kind=3, seed=8)
+    junk_corpus.build(tmp_path / "c", per_kind=3, seed=8)
     assert (tmp_path / "c" / "kinds.jsonl").read_text() != (tmp_path / "a" / "kinds.jsonl").read_text()
 
 
