@@ -17,7 +17,8 @@ checkout's ``models/``, trained on first use as ``curate run`` does):
 Prints, per pipeline: per-kind removal rate (rejected by a stage other than ``mix``) and keep rate
 (through every stage before ``mix``); which stage removed what (kind x stage); per stage, docs/s
 per core (documents in / worker-seconds, from the run's own stats, as ``curate status --json``
-reports them; a map stage runs a shard on one core) and CPU seconds per 1,000 input documents.
+reports them; a map stage runs a shard on one core; the stats time only the ``apply`` step of a
+global stage, so its collect / combine steps are added as wall time x cores from progress.json) and CPU seconds per 1,000 input documents.
 The stages and extra per-document time the current pipeline adds over the old one are "the new
 signals"; their share of the current pipeline's CPU time per document is checked against the
 issue's target (at most 15%). Last line: one JSON object of headline figures.
@@ -132,8 +133,27 @@ def run_one(name: str, corpus: Path, out: Path, workers: int) -> dict:
                  RunOptions(workers=workers, progress=False))
     wall = time.perf_counter() - t0
     st = run_status(str(run))["stages"]
+    for stage, extra in global_step_seconds(str(run), workers).items():
+        if stage in st:
+            st[stage]["seconds"] = float(st[stage].get("seconds") or 0.0) + extra
     return {"run": str(run), "wall_s": wall, "stages": st, "figures": jc.figures(str(run), corpus),
             "outcomes": jc.outcomes(str(run), corpus)}
+
+
+def global_step_seconds(run: str, workers: int) -> dict[str, float]:
+    """Core-seconds of the steps of global stages other than ``apply`` (collect, combine, rounds),
+    which the run's stats do not time: each step's wall time (progress.json) times the cores it
+    can use, min(workers, its tasks); an upper bound."""
+    from curation.run import progress
+    from curation.run.layout import RunLayout
+
+    out: dict[str, float] = {}
+    for label, p in progress.read(RunLayout(run)).get("stages", {}).items():
+        stage, _, step = label.partition(":")
+        if step and step != "apply" and p.get("started") and p.get("updated"):
+            cores = max(1, min(workers, int(p.get("total") or 1)))
+            out[stage] = out.get(stage, 0.0) + (p["updated"] - p["started"]) * cores
+    return out
 
 
 def stage_costs(res: dict, docs_read: int) -> dict[str, dict]:
