@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/cleanup.py
 	$(BIN)/python bench/evaluate.py
 	$(BIN)/python bench/decontaminate.py
+	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/fluency_calibration.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache
