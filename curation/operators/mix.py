@@ -4,21 +4,27 @@ Llama 3 (Section 3.1.2): the final pre-training mix is roughly 50% general knowl
 reasoning, 17% code and 8% multilingual tokens, with over-represented topics (arts and
 entertainment) down-sampled; annealing (Section 3.4.3) uses a small set of the highest-quality data.
 
-Phases (no phase holds the corpus; every decision is a seeded hash of the document id):
+Phases (no phase holds the corpus; every decision comes from a seeded hash of the document id and
+its own columns):
 
 * collect, per shard: token counts with a named tokenizer, then two sparse histograms per group,
-  one row per non-empty bin: tokens by (domain, topic, hash bin of the id) and tokens by (domain,
+  one row per non-empty bin: tokens by (domain, topic, priority bin of the id) and tokens by (domain,
   quality bin). ``key`` is a hash of the row's group and bin, so bins spread over partitions.
 * combine, per key partition: sums the bins; the result is broadcast (a few rows per bin).
 * apply, per shard: from all the bins, the sampling rate of every (domain, topic) group: the mix
   has ``N`` tokens (``total_tokens``, or as many as the corpus has), domain d gets ``N x target[d]``
   tokens spread over its topics by ``topic_weights``, so group g's rate is ``r_g = k + f``: every
-  document gets k copies and one more when its id-hash bin is below the bin where the group's
-  cumulative tokens reach ``f x tokens``. ``N`` shrinks until no group needs more than
+  document gets k copies and one more when its priority bin is below the bin where the group's
+  cumulative tokens reach ``f x tokens``. The priority is the seeded id hash tilted toward quality
+  (Efraimidis-Spirakis keys with weight ``exp(quality_preference x quality)``, :func:`priority_bin`),
+  so the fractional copies go to the better documents; ``quality_preference: 0`` orders by the id
+  hash alone. ``N`` shrinks until no group needs more than
   ``max_epochs`` copies (repetition of scarce domains is capped, and reported). A document is in
   the annealing set when its quality bin is among the top ``anneal_fraction`` of its domain's
   tokens. Columns: ``tokens`` (int64), ``quality`` (float32), ``mix_copies`` (int32), ``anneal``
-  (bool). Documents with no copy and not in the annealing set are rejected (``not_sampled``).
+  (bool). Documents with no copy and not in the annealing set are rejected (``not_sampled``);
+  ``undetermined`` documents (language not identified) when that domain has no share in ``target``
+  (the default) are rejected as ``undetermined_language`` and kept out of the annealing set.
 * still in apply, per shard (``shard_outputs``, written by the workers with the shard's commit):
   ``mix/part-*.parquet`` (each document repeated ``mix_copies`` times, rows ordered by a seeded
   hash) and ``anneal/part-*.parquet``, plus a small summary (documents and tokens per domain).
