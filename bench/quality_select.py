@@ -1,7 +1,7 @@
 """quality_select and the mix's quality preference on real documents: what they keep, what it costs.
 
 Documents from ``../shared/data``, labelled with their domain by source (so that the figures are
-about selection, not about the domain model): CCNet pages and WikiText-2 articles (general), GSM8K
+about selection, not about the domain model): CCNet pages and WikiText-2 article sections (general), GSM8K
 train problems with their worked answers (math), HumanEval problems with their solutions (code),
 UDHR translations other than English (multilingual). Each is scored by the ``quality`` stage with
 the pipeline's settings (``max_tokens`` 256), then, in this one process on one core:
@@ -53,7 +53,9 @@ def load(per_domain: int) -> pa.Table:
         for line in gzip.open(SHARED / "raw_web/ccnet_text/cc_en_head-0091.jsonl.gz", "rt", encoding="utf-8"):
             yield json.loads(line)["text"]
         wiki = gzip.open(SHARED / "wikipedia_reference/wikitext-2-raw/wiki.test.raw.gz", "rt", encoding="utf-8").read()
-        yield from re.split(r"\n(?= = [^=])", wiki.replace("\r", ""))
+        for sec in re.split(r"\n(?= = (?:= )?[^=])", wiki.replace("\r", "")):  # articles and their sections
+            if len(sec) >= 200:
+                yield sec
 
     add("general", general())
     add("math", (f"{d['question']}\n\n{d['answer']}" for d in map(json.loads, gzip.open(

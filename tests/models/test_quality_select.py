@@ -74,9 +74,11 @@ def test_one_and_two_workers_write_identical_bytes(mix_runs):
         assert fa and fa == fb, sub
 
 
-def test_mix_samples_the_better_documents_of_each_group(mix_runs):
-    """Within a (domain, topic) group with a fractional rate k + f, the documents with k + 1 copies
-    have a higher mean quality than those with k."""
+def test_mix_samples_the_better_documents_of_each_domain(mix_runs):
+    """Within each (domain, topic) group with a fractional rate k + f, the documents that got k + 1
+    copies are better than those with k: pooled per domain, the mean of their quality minus their
+    group's mean is above the others'. Checked where both sides have at least 10 documents (on the
+    sample: math; a handful of documents is a coin toss for any weighted sampling)."""
     run = mix_runs[2]
     kept = _table(next(run.glob("*-mix")))
     rows = list(zip(kept.column("domain").to_pylist(), kept.column("topic").to_pylist(),
@@ -84,22 +86,25 @@ def test_mix_samples_the_better_documents_of_each_group(mix_runs):
     rej = run / "rejected" / "mix"
     if rej.exists():
         r = _table(rej)
-        rows += [(d, t or "", q, 0) for d, t, q in zip(r.column("domain").to_pylist(), r.column("topic").to_pylist(),
-                                                         r.column("quality").to_pylist())]
+        rows += [(d, t, q, 0) for d, t, q in zip(r.column("domain").to_pylist(), r.column("topic").to_pylist(),
+                                                   r.column("quality").to_pylist())]
     groups: dict[tuple[str, str], dict[int, list[float]]] = {}
     for d, t, q, c in rows:
         groups.setdefault((d, t or ""), {}).setdefault(c, []).append(q)
-    tested = []
-    for g, by in sorted(groups.items()):
+    pooled: dict[str, dict[bool, list[float]]] = {}
+    for (d, _), by in sorted(groups.items()):
         if len(by) != 2:
-            continue
+            continue  # a whole rate: every document of the group has the same copies
         lo, hi = sorted(by)
-        if min(len(by[lo]), len(by[hi])) < 5:
-            continue
-        print(g, f"{hi} copies: {len(by[hi])} docs, mean quality {np.mean(by[hi]):.3f};",
-              f"{lo} copies: {len(by[lo])} docs, mean quality {np.mean(by[lo]):.3f}")
-        assert np.mean(by[hi]) > np.mean(by[lo]), g
-        tested.append(g)
+        mean = float(np.mean(by[lo] + by[hi]))
+        for extra in (False, True):
+            pooled.setdefault(d, {False: [], True: []})[extra] += [q - mean for q in by[hi if extra else lo]]
+    tested = []
+    for d, side in sorted(pooled.items()):
+        print(d, {k: (len(v), round(float(np.mean(v)), 4)) for k, v in side.items()})
+        if min(len(side[False]), len(side[True])) >= 10:
+            assert np.mean(side[True]) > np.mean(side[False]), d
+            tested.append(d)
     assert tested
 
 
@@ -196,7 +201,7 @@ def test_undetermined_is_rejected_without_a_share_and_sampled_with_one(models, s
     assert "undetermined" not in manifest["target_mix"] and "undetermined" not in manifest["achieved_mix"]
     assert manifest["available"]["documents"]["undetermined"] == n_und
 
-    target = {"general": 0.45, "math": 0.25, "code": 0.17, "multilingual": 0.08, "undetermined": 0.05}
+    target = {"general": 0.50, "math": 0.25, "code": 0.17, "undetermined": 0.08}  # the sample's UDHR as undetermined
     mix = Mix({"models": str(root), "target": target})
     decisions, out = _run_mix(mix, t)
     kept = pa.concat_tables([o.kept for o in out])
@@ -206,5 +211,5 @@ def test_undetermined_is_rejected_without_a_share_and_sampled_with_one(models, s
                  for i, o in enumerate(out)]
     manifest = mix.finalize(summaries, decisions, "run")
     print(manifest["achieved_mix"])
-    assert manifest["target_mix"]["undetermined"] == pytest.approx(0.05)
-    assert abs(manifest["achieved_mix"]["undetermined"] - 0.05) <= 0.02
+    assert manifest["target_mix"]["undetermined"] == pytest.approx(0.08)
+    assert abs(manifest["achieved_mix"]["undetermined"] - 0.08) <= 0.02
