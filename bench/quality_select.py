@@ -17,6 +17,10 @@ the pipeline's settings (``max_tokens`` 256), then, in this one process on one c
 Usage (models: $CURATION_MODELS or models/, trained on first use)::
 
     CURATION_MODELS=/path/to/models .venv/bin/python bench/quality_select.py [--per-domain 400]
+    CURATION_MODELS=/path/to/models .venv/bin/python bench/quality_select.py --run runs/sample
+
+``--run`` takes the documents that entered ``quality_select`` in a run of pipelines/llama3.yaml
+(scored there) instead of ``../shared/data``, and skips the quality stage's timing.
 
 The last line is one JSON object of headline figures.
 """
@@ -32,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DOMAINS = ("general", "math", "code", "multilingual")
@@ -86,6 +91,8 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--scale", type=int, default=200_000, help="documents for the quality_select throughput")
     ap.add_argument("--models", default=None)
+    ap.add_argument("--run", default=None, help="a run folder of pipelines/llama3.yaml (e.g. make curate's): take "
+                                               "the documents that entered its quality_select instead")
     a = ap.parse_args()
 
     import torch
@@ -99,17 +106,26 @@ def main() -> None:
 
     cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "pipelines/llama3.yaml").read_text())
     stage = {s["op"]: {k: v for k, v in s.items() if k != "op"} for s in cfg["stages"]}
-    table = load(a.per_domain)
+    if a.run:  # the documents that entered quality_select in a run (scored there)
+        group = sorted(Path(a.run).glob("*-quality"))[-1]
+        table = pa.concat_tables([pq.read_table(f, columns=["id", "text", "domain", "topic", "quality"])
+                                  for f in sorted(group.glob("*.parquet"))])
+    else:
+        table = load(a.per_domain)
     n_in = {d: int(sum(x == d for x in table.column("domain").to_pylist())) for d in DOMAINS}
     print("documents:", n_in)
 
-    q = Quality({**stage["quality"], "models": a.models})
-    q.setup()
-    t0 = time.perf_counter()
-    scored = pa.concat_tables([q.process(table.slice(i, 200)).kept for i in range(0, table.num_rows, 200)])
-    t_quality = time.perf_counter() - t0
-    quality_dps = table.num_rows / t_quality
-    print(f"quality stage: {quality_dps:.1f} docs/s on one core ({t_quality:.1f}s)")
+    quality_dps = None
+    if a.run:
+        scored = table
+    else:
+        q = Quality({**stage["quality"], "models": a.models})
+        q.setup()
+        t0 = time.perf_counter()
+        scored = pa.concat_tables([q.process(table.slice(i, 200)).kept for i in range(0, table.num_rows, 200)])
+        t_quality = time.perf_counter() - t0
+        quality_dps = table.num_rows / t_quality
+        print(f"quality stage: {quality_dps:.1f} docs/s on one core ({t_quality:.1f}s)")
 
     sel = QualitySelect(stage["quality_select"])
     t0 = time.perf_counter()
@@ -138,7 +154,8 @@ def main() -> None:
     t_big = time.perf_counter() - t0
     sel_dps = big.num_rows / t_big
     print(f"quality_select: {scored.num_rows / t_sel:.0f} docs/s on the corpus, {sel_dps:.0f} docs/s on "
-          f"{big.num_rows} documents; {quality_dps / sel_dps * 100:.2f}% of the quality stage's time per document")
+          f"{big.num_rows} documents" + (f"; {quality_dps / sel_dps * 100:.2f}% of the quality stage's time per "
+                                         "document" if quality_dps else ""))
 
     mix_fig = {}
     inp = kept
@@ -177,8 +194,9 @@ def main() -> None:
     print(json.dumps({
         "documents": n_in, "kept": n_kept,
         "kept_fraction": {d: round(n_kept[d] / max(n_in[d], 1), 4) for d in DOMAINS},
-        "quality_docs_per_s": round(quality_dps, 2), "quality_select_docs_per_s": round(sel_dps, 1),
-        "quality_select_cost_vs_quality": round(quality_dps / sel_dps, 5),
+        "quality_docs_per_s": round(quality_dps, 2) if quality_dps else None,
+        "quality_select_docs_per_s": round(sel_dps, 1),
+        "quality_select_cost_vs_quality": round(quality_dps / sel_dps, 5) if quality_dps else None,
         "mix_quality_input": mix_fig["input"],
         "mix_quality": {f"beta_{b:g}": {d: mix_fig[b][d]["mix_quality"] for d in DOMAINS} for b in (0.0, 3.0, 6.0)},
         "mix_share": {f"beta_{b:g}": {d: mix_fig[b][d]["share"] for d in DOMAINS} for b in (0.0, 3.0, 6.0)},
