@@ -213,3 +213,25 @@ def test_undetermined_is_rejected_without_a_share_and_sampled_with_one(models, s
     print(manifest["achieved_mix"])
     assert manifest["target_mix"]["undetermined"] == pytest.approx(0.08)
     assert abs(manifest["achieved_mix"]["undetermined"] - 0.08) <= 0.02
+
+
+def test_match_domains_draws_undetermined_like_any_domain(models, sample_dir, tmp_path):
+    """``curate evaluate --match-domains`` with a share of ``undetermined``: the draw fills it from
+    the arm's own undetermined documents (curation.evaluation.draw knows no fixed domain list)."""
+    from curation.evaluation.draw import ArmDocs, draw
+    from curation.evaluation.sources import resolve
+    from curation.train.tokenizer import load_tokenizer
+
+    root, _ = models
+    t = _sample_table(sample_dir, undetermined="udhr_60.jsonl.gz")
+    path = tmp_path / "arm.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": x, "domain": d}) + "\n" for i, x, d in zip(
+        t.column("id").to_pylist(), t.column("text").to_pylist(), t.column("domain").to_pylist())))
+    shares = {"general": 0.4, "math": 0.3, "undetermined": 0.3}
+    d = draw(ArmDocs(resolve(str(path))), load_tokenizer(root / "tokenizer.json"), seed=0, n_seqs=16, seq_len=64,
+             shares=shares)
+    got = d.shares()
+    print(got)
+    assert set(got) == set(shares)
+    for k, v in shares.items():
+        assert abs(got[k] - v) < 0.05, (k, got)
