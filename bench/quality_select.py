@@ -189,7 +189,22 @@ def main() -> None:
         mix_fig.setdefault("input", {})[d] = round(qi, 4)
         print(f"  {d:13s} {qi:7.3f} " + " ".join(f"{mix_fig[b][d]['mix_quality']:8.3f}" for b in (0.0, 3.0, 6.0))
               + "   " + " ".join(f"{mix_fig[b][d]['share']:.3f}" for b in (0.0, 3.0, 6.0)))
-    print("  mix docs/s at beta 0 / 3 / 6: " + " / ".join(f"{mix_fig[b]['docs_per_s']}" for b in (0.0, 3.0, 6.0)))
+    print("  mix docs/s at beta 0 / 3 / 6: " + " / ".join(f"{mix_fig[b]['docs_per_s']}" for b in (0.0, 3.0, 6.0))
+          + " (token counting dominates; machine noise)")
+    # the preference's own cost: the priority of 1M documents at beta 0 (a shift) and 3 (ES keys)
+    from curation.operators.mix import priority_bin
+
+    rng = np.random.default_rng(2)
+    u = rng.integers(0, 2**63, 1_000_000, dtype=np.uint64) * np.uint64(2)
+    qv = rng.random(1_000_000).astype(np.float32)
+    prio_ns = {}
+    for beta in (0.0, 3.0):
+        t0 = time.perf_counter()
+        for _ in range(5):
+            priority_bin(u, qv, beta)
+        prio_ns[beta] = (time.perf_counter() - t0) / 5 / 1e6 * 1e9
+    print(f"  priority per document: {prio_ns[0.0]:.1f} ns at beta 0, {prio_ns[3.0]:.1f} ns at beta 3 "
+          f"(the mix: {1e9 / mix_fig[0.0]['docs_per_s']:.0f} ns per document)")
 
     print(json.dumps({
         "documents": n_in, "kept": n_kept,
@@ -201,6 +216,7 @@ def main() -> None:
         "mix_quality": {f"beta_{b:g}": {d: mix_fig[b][d]["mix_quality"] for d in DOMAINS} for b in (0.0, 3.0, 6.0)},
         "mix_share": {f"beta_{b:g}": {d: mix_fig[b][d]["share"] for d in DOMAINS} for b in (0.0, 3.0, 6.0)},
         "mix_docs_per_s": {f"beta_{b:g}": mix_fig[b]["docs_per_s"] for b in (0.0, 3.0, 6.0)},
+        "priority_ns_per_doc": {f"beta_{b:g}": round(v, 2) for b, v in prio_ns.items()},
     }))
 
 

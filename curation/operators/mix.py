@@ -84,7 +84,7 @@ class MixParams(Params):
     #: column ranking the annealing set and tilting the sampling (falls back to quality_roberta,
     #: quality_fasttext, then 0.5)
     quality_column: str = "quality"
-    #: beta of the quality tilt of the sampling (docs/models.md "The mix"): a document's fractional
+    #: beta of the quality tilt of the sampling (docs/models.md, "Quality preference"): a fractional
     #: copy goes by Efraimidis-Spirakis priority with weight exp(beta * quality), quality clipped to
     #: [0, 1]; 0 = by id hash alone (no preference). GPT-3 (Brown et al. 2020, Appendix A) resampled
     #: with a Pareto rule, keep when pareto(9) > 1 - score, whose keep odds grow about exp(6) per unit
