@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/storage.py
 	$(BIN)/python bench/cleanup.py
 	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/decontaminate.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache

@@ -83,7 +83,7 @@ def load_corpus(data: Path) -> list[dict]:
                          "lang": r.get("bcp47") or r.get("code")})
     else:
         sample = ROOT / "sample" / "text"
-        for name in ("ccnet_cc_en_head-0091.jsonl.gz", "udhr_60.jsonl.gz", "gsm8k_test_300.jsonl.gz"):
+        for name in ("ccnet_cc_en_head-0091.jsonl.gz", "udhr_60.jsonl.gz", "gsm8k_train_300.jsonl.gz"):
             for i, line in enumerate(gzip.open(sample / name)):
                 r = json.loads(line)
                 docs.append({"url": f"https://sample.example/{name}/{i}", "text": r["text"], "source": name})

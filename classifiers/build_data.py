@@ -265,7 +265,7 @@ def main(argv=None) -> int:
         dom.append(dict(id=_id(domain, group, text[:64]), domain=domain, topic=topic, text=text, source=source,
                         group=group, split=split))
 
-    # math: GSM8K train (first 600) for training, the 300 test problems of sample/ for evaluation
+    # math: GSM8K train (first 600) for training, the first 300 test problems (the sample's math until issue 14) for evaluation
     rows = [json.loads(l) for l in gzip.open(shared / "domain_samples/math/gsm8k_train.jsonl.gz", "rt")][:600]
     for i, r in enumerate(rows):
         add("math", r["question"].strip() + "\n" + r["answer"].strip(), "gsm8k train", f"gsm8k-train:{i}", "train")

@@ -11,8 +11,9 @@ Two fastText models in one folder:
   science_tech, history_politics, other. Labels are hand-assigned per WikiText article and derived
   from URL words for news (weak labels; see classifiers/domain.md).
 
-When a language column is present (from the ``language`` stage), non-English text is
-``multilingual`` whatever the model says; English text is never ``multilingual``.
+When a language column is present (from the ``language`` stage), code and math stay code and math
+in any language; other non-English text is ``multilingual``, English text is never
+``multilingual``, and text with no identified language (``und``) is ``undetermined``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from curation.classifiers import DOMAINS, fasttext_util
+from curation.classifiers import DOMAINS, UNDETERMINED, fasttext_util
 from curation.classifiers.common import AtomicDir, bundled, ft_line, read_jsonl, write_json
 
 MODEL_DIR = "domain_fasttext"
@@ -114,14 +115,24 @@ class DomainClassifier:
         self.max_chars = max_chars
 
     def predict(self, texts: list[str], langs: list[str | None] | None = None):
-        """(domains, domain_scores, topics, topic_scores); topic is '' outside general."""
+        """(domains, domain_scores, topics, topic_scores); topic is '' outside general.
+
+        With ``langs`` (the language stage's codes): a page the model calls ``code`` or ``math`` stays
+        so whatever its language (code and math are judged by their own rules, and code has no
+        natural language); other text is ``general`` when English, ``multilingual`` when in another
+        identified language, and ``undetermined`` when no language was identified (``und``): such
+        text is not counted as multilingual (see docs/quality.md)."""
         n = len(texts)
         domains, scores = fasttext_util.predict_top(self.domain_model, texts, self.max_chars)
         domains = list(domains)
         if langs is not None:
             for i, lang in enumerate(langs):
+                if domains[i] in ("code", "math"):
+                    continue
                 en = _lang_is_english(lang)
-                if en is False and domains[i] != "multilingual":
+                if en is None:
+                    domains[i], scores[i] = UNDETERMINED, 1.0
+                elif en is False and domains[i] != "multilingual":
                     domains[i], scores[i] = "multilingual", 1.0
                 elif en is True and domains[i] == "multilingual":
                     # English text the model took for another language: best non-multilingual label

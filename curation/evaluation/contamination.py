@@ -19,14 +19,24 @@ NGRAM = 13
 WARN_SHARE = 0.01
 
 
-def ngrams(texts: list[str], n: int = NGRAM) -> np.ndarray:
-    """Distinct hashes of the word n-grams of ``texts`` (sorted uint64)."""
-    if not texts:
-        return np.zeros(0, np.uint64)
+def doc_ngrams(texts, n: int = NGRAM) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of every word n-gram of every text, in order: (hashes uint64, text index int64).
+
+    ``texts``: a list of strings or an Arrow string array (nulls are empty). The one definition of
+    an n-gram in the project: ``ngrams`` below, ``curate evaluate``'s contamination check and the
+    ``decontaminate`` stage all use it."""
+    if len(texts) == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     h, off = tokens(texts)
     grams, doc = shingles(h, off, n)
     long_enough = np.diff(off) >= n
-    return np.unique(grams[long_enough[doc]])
+    keep = long_enough[doc]
+    return grams[keep], doc[keep]
+
+
+def ngrams(texts: list[str], n: int = NGRAM) -> np.ndarray:
+    """Distinct hashes of the word n-grams of ``texts`` (sorted uint64)."""
+    return np.unique(doc_ngrams(texts, n)[0])
 
 
 def overlap(eval_grams: np.ndarray, train_grams: np.ndarray) -> float:

@@ -298,10 +298,20 @@ def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
                 if rej:
                     yield rej
                     continue
-                yield _doc(stable_id("warc", os.path.basename(part.path), rid), url, fetch_time, f"{part.path}#{n}", html=html)
+                doc_id = stable_id("warc", os.path.basename(part.path), rid)
+                if _is_plain_text(ctype):
+                    # a text/plain response (a raw source file, a log) is already text: no HTML to
+                    # extract (an HTML parser finds no main content in it and drops the page)
+                    yield _doc(doc_id, url, fetch_time, f"{part.path}#{n}", text=html)
+                    continue
+                yield _doc(doc_id, url, fetch_time, f"{part.path}#{n}", html=html)
     except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
         reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
         yield _reject_row(part, reason, f"after {n} records: {type(e).__name__}: {e}", part.path, n)
+
+
+def _is_plain_text(ctype: str | None) -> bool:
+    return bool(ctype) and ctype.split(";")[0].strip().lower() == "text/plain"
 
 
 def _is_htmlish(ctype: str) -> bool:

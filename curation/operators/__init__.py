@@ -24,6 +24,8 @@ REGISTRY: dict[str, str] = {
     "tokenize": "curation.operators.tokenize:Tokenize",
     "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
     "line_dedup": "curation.operators.line_dedup:LineDedup",
+    "fluency": "curation.operators.fluency:Fluency",
+    "decontaminate": "curation.operators.decontaminate:Decontaminate",
 }
 
 

@@ -47,6 +47,16 @@ FineWeb (Penedo et al. 2024, datatrove ``FineWebQualityFilter`` defaults):
   ``fineweb_short_lines`` more than 67% of non-empty lines are <= 30 characters ``short_line_frac``
   ``fineweb_dup_chars``  more than 1% of characters are in duplicated lines    ``dup_line_chars_nonl``
   ``fineweb_list_ratio`` more than 0.3 newlines per word                        ``newline_word_ratio``
+Machine logs (ours, on in every domain): ``machine_log`` when more than 30% of the non-empty lines
+start like a log line (a timestamp, an IPv4 address, a JSON object, a log level, a "[12/345]"
+build counter)                                                              ``log_line_frac``
+Code (The Stack, Kocetkov et al. 2022, Section 3; off by default, on for the code domain in the
+pipeline): ``code_max_line_length`` a line over 1000 characters, ``code_mean_line_length`` mean
+line length over 100, ``code_alnum_frac`` fewer than 25% alphanumeric characters
+                                              ``max_line_len``, ``mean_line_len``, ``alnum_frac``
+Per domain and script: ``by_domain`` overrides any field for documents of one domain (the
+``domain`` column) and ``by_script.no_space`` for documents mostly in Han/kana/Thai (see
+docs/quality.md for the pipeline's calibrated values).
 Dirty words (Llama 3 report 3.1.2 "dirty word counting"; lists: LDNOOBW, as C4; threshold 0.045
 from BigScience ROOTS / data-juicer ``flagged_words_filter`` ``max_ratio``):
   ``dirty_words``: whole-word matches of the document language's list (English when there is no
@@ -59,7 +69,7 @@ Each rule group can be switched off (``gopher_quality``, ``gopher_repetition``, 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -67,6 +77,8 @@ import pyarrow.compute as pc
 
 from curation import schema
 from curation.ids import mix64
+from pydantic import field_validator
+
 from curation.operators.base import MapOperator, OpResult, Params
 from curation.text import badwords, stopwords
 from curation.text.words import NO_SPACE_RE2, split_words_column
@@ -78,8 +90,18 @@ _C4_END = r"[.?!\"'。！？]$"
 _C4_CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
 _C4_POLICY = r"terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"
 _SENTENCE_END = r"[.!?。！？]+(?:[\"'”’)\]]*)(?:\s|$)"
+# A line that starts the way machine logs do: a timestamp (ISO 8601, Apache/nginx, syslog, time of
+# day), an IPv4 address, a JSON object, a log level, or a build-progress counter "[12/345]".
+_LOG_LINE = (r"^\s*(?:\[?\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}|\[?\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}"
+             r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}[.,\] ]|\d{1,3}(?:\.\d{1,3}){3}\b"
+             r"|\{\s*\"[\w@.]+\"\s*:|\[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL)\b"
+             r"|\[\s*\d+/\d+\])")
 # Terminal punctuation of many scripts (datatrove's TERMINAL_PUNCTUATION is a superset).
 _FINEWEB_END = r"[.!?。！？…\"'”’»)\]؟।۔።॥᠃᠉]$"
+
+
+#: the rule groups, each switched on or off as a whole (also per domain)
+GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb", "dirty_words", "code", "logs")
 
 
 class HeuristicsParams(Params):
@@ -122,6 +144,35 @@ class HeuristicsParams(Params):
     max_dirty_word_ratio: Optional[float] = 0.045
     #: Optional folder of extra ``<lang>.txt`` word lists merged with the bundled LDNOOBW lists.
     extra_dirty_words_dir: str = ""
+    # -- machine logs (ours; every domain: a log is not text nor code) --
+    logs: bool = True
+    max_log_line_frac: Optional[float] = 0.3
+    # -- code (The Stack, Kocetkov et al. 2022, Section 3; kept by StarCoder, Li et al. 2023) --
+    code: bool = False
+    code_max_line_length: Optional[int] = 1000
+    code_max_mean_line_length: Optional[float] = 100.0
+    code_min_alnum_frac: Optional[float] = 0.25
+    # -- per domain and per script --
+    #: domain -> overrides of any field above (rule groups and thresholds) for documents of that
+    #: domain (column ``domain``, from the domain stage), e.g. ``{code: {gopher_quality: false,
+    #: code: true}}``. Documents of other domains, or without a domain column, use the fields above.
+    by_domain: dict[str, dict[str, Any]] = {}
+    #: ``no_space`` -> overrides for documents mostly written without spaces (Han, kana, Thai, ...),
+    #: applied on top of the domain's. Their words are single characters / syllables, so word
+    #: n-gram statistics mean something else there (calibrated on UDHR: docs/quality.md).
+    by_script: dict[str, dict[str, Any]] = {}
+
+    @field_validator("by_domain", "by_script")
+    @classmethod
+    def _known_fields(cls, v, info):
+        if info.field_name == "by_script" and set(v) - {"no_space"}:
+            raise ValueError(f"unknown scripts {sorted(set(v) - {'no_space'})}; known: ['no_space']")
+        for key, upd in v.items():
+            bad = sorted(set(upd) - (set(cls.model_fields) - {"by_domain", "by_script"}))
+            if bad:
+                raise ValueError(f"{key}: unknown heuristics fields {bad}")
+            cls(**{**upd})  # the overrides' own types and values are checked too
+        return v
 
 
 def _np(a) -> np.ndarray:
@@ -189,8 +240,9 @@ class Heuristics(MapOperator):
 
     # -- measuring --------------------------------------------------------------------------
     def measure(self, table: pa.Table) -> dict[str, np.ndarray]:
-        """All measured values of a batch, one numpy array per column name."""
-        p: HeuristicsParams = self.params
+        """All measured values of a batch, one numpy array per column name (every rule group that
+        the base parameters or any ``by_domain`` / ``by_script`` override turns on)."""
+        p: HeuristicsParams = self._groups_measured()
         texts = table.column(schema.TEXT)
         texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
         texts = pc.fill_null(texts.cast(pa.large_string()), "")
@@ -205,12 +257,23 @@ class Heuristics(MapOperator):
         wlen = _np(pc.utf8_length(words)).astype(np.float64) if len(words) else np.zeros(0)
         lines = _Pieces(texts, "\n", regex=False)
 
+        letters = _np(pc.count_substring_regex(texts, r"\p{L}")).astype(np.float64)
+        nospace = _np(pc.count_substring_regex(texts, NO_SPACE_RE2)).astype(np.float64)
+        self._no_space = _safe_div(nospace, letters) > 0.5
+        self._no_space_script = self._no_space if p.by_script else np.zeros(n, bool)
+        if p.logs:
+            out["log_line_frac"] = lines.frac_matching(_LOG_LINE)
+        if p.code:
+            line_chars = lines.chars
+            out["max_line_len"] = np.zeros(n)
+            if len(line_chars):
+                np.maximum.at(out["max_line_len"], lines.doc, line_chars)
+            out["mean_line_len"] = _safe_div(_per_doc(line_chars, lines.doc, n), lines.count)
+            alnum = _np(pc.count_substring_regex(texts, r"[\p{L}\p{N}]")).astype(np.float64)
+            out["alnum_frac"] = _safe_div(alnum, text_len)
         if p.gopher_quality:
             out["words"] = n_words.astype(np.int32)
             out["mean_word_len"] = _safe_div(_per_doc(wlen, doc_of, n), n_words)
-            letters = _np(pc.count_substring_regex(texts, r"\p{L}")).astype(np.float64)
-            nospace = _np(pc.count_substring_regex(texts, NO_SPACE_RE2)).astype(np.float64)
-            self._no_space = _safe_div(nospace, letters) > 0.5
             hashes = _np(pc.count_substring(texts, "#")).astype(np.float64)
             ell = (_np(pc.count_substring(texts, "...")) + _np(pc.count_substring(texts, "…"))).astype(np.float64)
             out["symbol_word_ratio"] = np.maximum(_safe_div(hashes, n_words), _safe_div(ell, n_words))
@@ -375,21 +438,37 @@ class Heuristics(MapOperator):
         return counts
 
     # -- deciding ---------------------------------------------------------------------------
-    def process(self, table: pa.Table) -> OpResult:
+    def effective(self, domain: str | None, no_space: bool) -> "HeuristicsParams":
+        """The parameters for documents of ``domain`` (``by_domain`` overrides) written mostly in a
+        script without spaces (then ``by_script['no_space']`` overrides on top)."""
         p: HeuristicsParams = self.params
-        m = self.measure(table)
-        n = table.num_rows
-        reasons: list[Optional[str]] = [None] * n
-        details: list[Optional[str]] = [None] * n
+        upd = dict(p.by_domain.get(domain or "", {}))
+        if no_space:
+            upd.update(p.by_script.get("no_space", {}))
+        return p.model_copy(update=upd) if upd else p
+
+    def _groups_measured(self) -> "HeuristicsParams":
+        """Base parameters with every rule group on that any domain or script override turns on."""
+        p: HeuristicsParams = self.params
+        on = {}
+        for upd in [*p.by_domain.values(), *p.by_script.values()]:
+            for g in GROUPS:
+                if upd.get(g):
+                    on[g] = True
+        return p.model_copy(update=on) if on else p
+
+    def _decide(self, m, q: "HeuristicsParams", rows: np.ndarray, reasons, details) -> None:
+        """Apply the rules of ``q`` to the documents where ``rows`` is True (first failure wins)."""
 
         def check(name: str, values: np.ndarray, lo=None, hi=None, mask=None) -> None:
             if lo is None and hi is None:
                 return
-            bad = np.zeros(n, dtype=bool)
+            bad = np.zeros(len(rows), dtype=bool)
             if lo is not None:
                 bad |= values < lo
             if hi is not None:
                 bad |= values > hi
+            bad &= rows
             if mask is not None:
                 bad &= mask
             for i in np.flatnonzero(bad):
@@ -398,36 +477,56 @@ class Heuristics(MapOperator):
                     reasons[i] = name
                     details[i] = (f"{v:.4g} < {lo}" if lo is not None and v < lo else f"{v:.4g} > {hi}")
 
-        if p.gopher_quality:
-            check("gopher_word_count", m["words"], p.min_words, p.max_words)
-            check("gopher_mean_word_length", m["mean_word_len"], p.min_mean_word_len, p.max_mean_word_len,
+        if q.logs:
+            check("machine_log", m["log_line_frac"], hi=q.max_log_line_frac)
+        if q.code:
+            check("code_max_line_length", m["max_line_len"], hi=q.code_max_line_length)
+            check("code_mean_line_length", m["mean_line_len"], hi=q.code_max_mean_line_length)
+            check("code_alnum_frac", m["alnum_frac"], lo=q.code_min_alnum_frac)
+        if q.gopher_quality:
+            check("gopher_word_count", m["words"], q.min_words, q.max_words)
+            check("gopher_mean_word_length", m["mean_word_len"], q.min_mean_word_len, q.max_mean_word_len,
                   mask=~self._no_space)
-            check("gopher_symbol_ratio", m["symbol_word_ratio"], hi=p.max_symbol_word_ratio)
-            check("gopher_bullet_lines", m["bullet_line_frac"], hi=p.max_bullet_line_frac)
-            check("gopher_ellipsis_lines", m["ellipsis_line_frac"], hi=p.max_ellipsis_line_frac)
-            check("gopher_alpha_words", m["alpha_word_frac"], lo=p.min_alpha_word_frac)
-            check("gopher_stop_words", m["stop_words"], lo=p.min_stop_words, mask=m["stop_words"] >= 0)
-        if p.gopher_repetition:
-            check("dup_line_frac", m["dup_line_frac"], hi=p.max_dup_line_frac)
-            check("dup_para_frac", m["dup_para_frac"], hi=p.max_dup_para_frac)
-            check("dup_line_char_frac", m["dup_line_char_frac"], hi=p.max_dup_line_char_frac)
-            check("dup_para_char_frac", m["dup_para_char_frac"], hi=p.max_dup_para_char_frac)
-            for k, thr in sorted(p.top_ngram_max_frac.items()):
+            check("gopher_symbol_ratio", m["symbol_word_ratio"], hi=q.max_symbol_word_ratio)
+            check("gopher_bullet_lines", m["bullet_line_frac"], hi=q.max_bullet_line_frac)
+            check("gopher_ellipsis_lines", m["ellipsis_line_frac"], hi=q.max_ellipsis_line_frac)
+            check("gopher_alpha_words", m["alpha_word_frac"], lo=q.min_alpha_word_frac)
+            check("gopher_stop_words", m["stop_words"], lo=q.min_stop_words, mask=m["stop_words"] >= 0)
+        if q.gopher_repetition:
+            check("dup_line_frac", m["dup_line_frac"], hi=q.max_dup_line_frac)
+            check("dup_para_frac", m["dup_para_frac"], hi=q.max_dup_para_frac)
+            check("dup_line_char_frac", m["dup_line_char_frac"], hi=q.max_dup_line_char_frac)
+            check("dup_para_char_frac", m["dup_para_char_frac"], hi=q.max_dup_para_char_frac)
+            for k, thr in sorted(q.top_ngram_max_frac.items()):
                 check(f"top_{k}gram_frac", m[f"top_{k}gram_frac"], hi=thr)
-            for k, thr in sorted(p.dup_ngram_max_frac.items()):
+            for k, thr in sorted(q.dup_ngram_max_frac.items()):
                 check(f"dup_{k}gram_frac", m[f"dup_{k}gram_frac"], hi=thr)
-        if p.c4:
+        if q.c4:
             for i, r in enumerate(self._c4_reason):
-                if r is not None and reasons[i] is None:
+                if r is not None and reasons[i] is None and rows[i]:
                     reasons[i], details[i] = r, "in a line kept by the C4 line rules"
-            check("c4_too_few_sentences", m["c4_sentences"], lo=p.c4_min_sentences)
-        if p.fineweb:
-            check("fineweb_line_punct", m["line_punct_frac"], lo=p.min_line_punct_frac)
-            check("fineweb_short_lines", m["short_line_frac"], hi=p.max_short_line_frac)
-            check("fineweb_dup_chars", m["dup_line_chars_nonl"], hi=p.max_dup_line_chars_nonl)
-            check("fineweb_list_ratio", m["newline_word_ratio"], hi=p.max_newline_word_ratio)
-        if p.dirty_words:
-            check("dirty_words", m["dirty_word_ratio"], hi=p.max_dirty_word_ratio)
+            check("c4_too_few_sentences", m["c4_sentences"], lo=q.c4_min_sentences)
+        if q.fineweb:
+            check("fineweb_line_punct", m["line_punct_frac"], lo=q.min_line_punct_frac)
+            check("fineweb_short_lines", m["short_line_frac"], hi=q.max_short_line_frac)
+            check("fineweb_dup_chars", m["dup_line_chars_nonl"], hi=q.max_dup_line_chars_nonl)
+            check("fineweb_list_ratio", m["newline_word_ratio"], hi=q.max_newline_word_ratio)
+        if q.dirty_words:
+            check("dirty_words", m["dirty_word_ratio"], hi=q.max_dirty_word_ratio)
+
+    def process(self, table: pa.Table) -> OpResult:
+        m = self.measure(table)
+        n = table.num_rows
+        reasons: list[Optional[str]] = [None] * n
+        details: list[Optional[str]] = [None] * n
+        doms = (np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object)
+                if "domain" in table.column_names else np.full(n, "", dtype=object))
+        no_space = self._no_space_script
+        for dom in sorted(set(doms)):
+            for ns in (False, True):
+                rows = (doms == dom) & (no_space == ns)
+                if rows.any():
+                    self._decide(m, self.effective(dom, ns), rows, reasons, details)
 
         for name, values in m.items():
             if name in table.column_names:

@@ -34,6 +34,10 @@ Phases (the engine's collect -> combine -> apply):
   ``min_tokens`` (default 50, Gopher's minimum document length) are kept unjudged (``kl_div``
   still written).
 
+With ``domains`` (and a ``domain`` column) only documents of those domains are judged: the
+pipeline judges prose, since worked math answers and code are outliers of a mostly-prose corpus's
+distribution by nature.
+
 Decisions: ``kl_divergence`` when ``kl_div > max_kl`` (default 5.0 nats, calibrated by us: the
 Llama 3 report gives no number. On WikiText-2 test articles + CCNet documents (about 250k tokens)
 prose scores 1.0-4.6 (median 1.8) and 300-token pages of random strings 6.6. A random page scores
@@ -67,6 +71,9 @@ class KlFilterParams(Params):
     min_tokens: int = 50
     max_kl: Optional[float] = 5.0  # calibrated on WikiText-2 + CCNet, see the docstring
     drop_top_fraction: float = Field(0.0, ge=0, lt=1)
+    #: domains judged (column ``domain``); others are scored but never rejected. None: all. The
+    #: corpus distribution is still counted over every document.
+    domains: Optional[list[str]] = None
 
 
 _mix64 = mix64
@@ -169,6 +176,9 @@ class KlFilter(GlobalOperator):
         kl, n_tok = self.scores(table, decisions)
         n = table.num_rows
         judged = n_tok >= p.min_tokens
+        if p.domains is not None and "domain" in table.column_names:
+            judged &= np.isin(np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object),
+                              p.domains)
         reasons: list[Optional[str]] = [None] * n
         details: list[Optional[str]] = [None] * n
         if p.max_kl is not None:

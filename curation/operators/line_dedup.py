@@ -16,11 +16,14 @@ whitespace folded; CCNet's ``normalize_for_dedup`` also folds digits) and hashed
   are blank after normalization are never counted nor removed. A document left with no line is
   rejected (``empty_after_line_dedup``); one that lost lines and has fewer than ``min_words``
   words left is rejected (``too_short_after_line_dedup``). Kept documents get ``lines_removed``.
+
+With ``domains`` (and a ``domain`` column), only documents of those domains take part: the pipeline
+default leaves code and math pages alone (their repeated lines are content, not boilerplate).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +49,11 @@ class LineDedupParams(Params):
     # Gopher (Rae et al. 2021) drops documents under 50 words; applied here only to documents that
     # lost lines (untouched short documents are left to the heuristics stage).
     min_words: int = Field(50, ge=0)
+    # Domains whose lines are counted and removed (column ``domain``, from the domain stage); other
+    # documents pass untouched and their lines are not counted. None: every document. Llama 3 runs
+    # separate pipelines for code and math (Section 3.1.1): a code page's import lines and a worked
+    # answer's "#### 42" line repeat across documents by nature, and are not boilerplate.
+    domains: Optional[list[str]] = None
 
 
 class LineDedup(GlobalOperator):
@@ -68,6 +76,10 @@ class LineDedup(GlobalOperator):
     def _line_keys(self, table: pa.Table):
         lines = split_lines(table.column(schema.TEXT))
         h, doc, blank = line_hashes(lines)
+        if self.params.domains is not None and "domain" in table.column_names:
+            judged = np.isin(np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object),
+                             self.params.domains)
+            blank = blank | ~judged[doc]  # lines of other domains are neither counted nor removed
         groups = self._groups(table.num_rows)
         keys = mix64(h ^ mix64(groups.astype(U64)[doc] ^ GROUP_SALT))
         return lines, keys, doc, blank

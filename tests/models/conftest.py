@@ -22,8 +22,8 @@ def models(tmp_path_factory):
     return root, cards
 
 
-#: quality_select in the mix tests: min_documents splits the sample's domains (general has ~47
-#: documents, multilingual ~65, code ~99, math ~299) into cut and untouched ones
+#: quality_select in the mix tests: min_documents splits the sample's domains into cut ones (math,
+#: code, multilingual: 60-300 documents) and an untouched one (general: under 50)
 SELECT = {"keep_fraction": {"general": 0.8, "math": 0.7, "code": 0.9, "multilingual": 0.6}, "min_documents": 50}
 
 

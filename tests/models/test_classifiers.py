@@ -44,7 +44,7 @@ def test_roberta_on_teacher_labels_from_a_checkpoint_path(models, tmp_path, samp
 
     root, cards = models
     assert cards["quality_roberta"]["held_out"]["pearson_vs_teacher"] > 0.5
-    rows = [json.loads(l) for l in gzip.open(sample_dir / "text" / "gsm8k_test_300.jsonl.gz", "rt")][:40]
+    rows = [json.loads(l) for l in gzip.open(sample_dir / "text" / "gsm8k_train_300.jsonl.gz", "rt")][:40]
     rows += [json.loads(l) for l in gzip.open(sample_dir / "text" / "ccnet_cc_en_head-0091.jsonl.gz", "rt")]
     texts = [r["text"] for r in rows]
     scores = [0.9 if "####" in t else 0.1 for t in texts]  # a stand-in teacher: "is this a worked solution"
@@ -70,14 +70,19 @@ def test_domain_uses_language_column(models, sample_dir):
     root, _ = models
     clf = DomainClassifier(root / "domain_fasttext")
     udhr = [json.loads(l) for l in gzip.open(sample_dir / "text" / "udhr_60.jsonl.gz", "rt")][:5]
-    gsm = [json.loads(l)["text"] for l in gzip.open(sample_dir / "text" / "gsm8k_test_300.jsonl.gz", "rt")][:5]
+    gsm = [json.loads(l)["text"] for l in gzip.open(sample_dir / "text" / "gsm8k_train_300.jsonl.gz", "rt")][:5]
     texts = [r["text"] for r in udhr] + gsm
     no_lang, _, _, _ = clf.predict(texts)
     assert no_lang[:5] == ["multilingual"] * 5 and no_lang[5:] == ["math"] * 5
-    # a language column overrides: non-English -> multilingual; English is never multilingual
+    # a language column: English prose is never multilingual, math stays math in any language
     d, s, topics, _ = clf.predict(texts, ["en"] * 5 + ["de"] * 5)
-    assert "multilingual" not in d[:5] and d[5:] == ["multilingual"] * 5 and all(s[5:] == 1.0)
+    assert "multilingual" not in d[:5] and d[5:] == ["math"] * 5
     assert all(t == "" for t, x in zip(topics, d) if x != "general")
+    # identified non-English prose is multilingual; unidentified (und) prose is undetermined, never
+    # multilingual
+    d, s, _, _ = clf.predict(texts[:5] * 2, ["fr"] * 5 + ["und"] * 5)
+    assert d[:5] == ["multilingual"] * 5
+    assert d[5:] == ["undetermined"] * 5
 
 
 def test_cli_if_missing(models, capsys):

@@ -107,7 +107,7 @@ def test_plan_without_a_domain_renormalises_and_says_so(models, sample_dir):
 
     root, _ = models
     rows = []
-    for name in ("gsm8k_test_300.jsonl.gz", "udhr_60.jsonl.gz", "ccnet_cc_en_head-0091.jsonl.gz"):
+    for name in ("gsm8k_train_300.jsonl.gz", "udhr_60.jsonl.gz", "ccnet_cc_en_head-0091.jsonl.gz"):
         rows += [{"id": f"{name}:{i}", "text": json.loads(l)["text"]}
                  for i, l in enumerate(gzip.open(sample_dir / "text" / name, "rt"))]
     table = Domain({"models": str(root), "auto_train": False}).process(pa.Table.from_pylist(rows)).kept

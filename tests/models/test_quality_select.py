@@ -60,7 +60,7 @@ def test_domains_below_min_documents_are_not_cut(mix_runs):
     n_in = _by_domain(_table(next(run.glob("*-quality"))))
     n_kept = _by_domain(_table(next(run.glob("*-quality_select"))))
     small = [d for d, n in n_in.items() if n < SELECT["min_documents"]]
-    assert small, n_in  # the sample's general text (about 47 documents)
+    assert small, n_in  # the sample's general text
     for d in small:
         assert n_kept[d] == n_in[d], d
 
@@ -112,7 +112,7 @@ def test_mix_samples_the_better_documents_of_each_domain(mix_runs):
 def _sample_table(sample_dir: Path, undetermined: str | None = None) -> pa.Table:
     """The sample's text with domains by source, and a seeded quality; the ``undetermined`` source's
     documents labelled undetermined (the lead's domain stage labels text of unidentified language)."""
-    src = {"gsm8k_test_300.jsonl.gz": "math", "humaneval_100.jsonl.gz": "code",
+    src = {"gsm8k_train_300.jsonl.gz": "math", "code_100.jsonl.gz": "code",
            "udhr_60.jsonl.gz": "multilingual", "ccnet_cc_en_head-0091.jsonl.gz": "general"}
     rows = []
     for name, dom in src.items():

@@ -20,7 +20,7 @@ from curation.tokens.format import TokenFile, parse_dtype
 from curation.tokens.local import tokenize_tables, with_token_counts
 from curation.tokens.order import longest_run
 
-FILES = {"ccnet_cc_en_head-0091": "general", "gsm8k_test_300": "math", "humaneval_100": "code",
+FILES = {"ccnet_cc_en_head-0091": "general", "gsm8k_train_300": "math", "code_100": "code",
          "udhr_60": "multilingual"}
 
 

@@ -4,9 +4,12 @@ Run once by a maintainer (the output is committed):
     .venv/bin/python curation/data/eval/build_suite.py [--shared ../shared/data]
 
 Deterministic (sorted inputs, first-N selections). Every set is kept out of the bundled sample
-(``sample/``): the news pages after the 40 in the sample, HumanEval 100-163 (the sample has 0-99),
-GSM8K test problems 300 on (the sample has the first 300), UDHR versions of languages the sample
-does not carry, and WikiText-2 test articles (not in the sample). ``curate evaluate`` checks the
+(``sample/``): the news pages after the 40 in the sample, HumanEval 100-163 and GSM8K test problems
+300 on (chosen when the sample held HumanEval 0-99 and GSM8K test 0-299; it now holds neither: its
+math is GSM8K train problems and its code networkx functions, ``sample/build_math_code.py``), UDHR
+versions of languages the sample does not carry, and WikiText-2 test articles (not in the sample).
+The default pipeline's ``decontaminate`` stage removes any document sharing a 13-gram with the
+whole GSM8K test split or HumanEval, so the code and math sets stay out of curated data too. ``curate evaluate`` checks the
 13-gram overlap of every arm with every set at run time; SOURCES.md gives the measured overlap with
 the sample. Each set is cut at about ``--max-chars`` characters.
 """
@@ -67,12 +70,12 @@ def main(argv=None) -> int:
     rows = [{"id": f"aeb:{k}", "text": gt[k]["articleBody"].strip()} for k in sorted(gt) if k not in in_sample]
     _write("news", _take([r for r in rows if len(r["text"]) >= 500], cap))
 
-    # code: HumanEval 100-163 (prompt + canonical solution); sample/ has 0-99
+    # code: HumanEval 100-163 (prompt + canonical solution); sample/ once had 0-99
     he = [json.loads(x) for x in gzip.open(shared / "domain_samples/code/HumanEval.jsonl.gz", "rt")]
     rows = [{"id": r["task_id"], "text": r["prompt"] + r["canonical_solution"]} for r in he[100:]]
     _write("code", _take(rows, cap))
 
-    # math: GSM8K test problems 300 on (question + worked answer); sample/ has the first 300
+    # math: GSM8K test problems 300 on (question + worked answer); sample/ once had the first 300
     gs = [json.loads(x) for x in gzip.open(shared / "domain_samples/math/gsm8k_test.jsonl.gz", "rt")]
     rows = [{"id": f"gsm8k-test:{i}", "text": r["question"].strip() + "\n" + r["answer"].strip()}
             for i, r in enumerate(gs) if i >= 300]

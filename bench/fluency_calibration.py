@@ -1,0 +1,162 @@
+"""Where the fluency and per-domain heuristics thresholds of pipelines/llama3.yaml come from.
+
+Measures every fluency signal (curation.text.fluency) and runs the pipeline's `language`,
+`heuristics` and `fluency` settings on real text from ../shared/data and on junk generated here from
+that same text (a different generator from tests/quality/junk_corpus.py, on purpose):
+
+  real:  WikiText-2 test articles, Article Extraction Benchmark news bodies, CCNet documents,
+         GSM8K train worked answers (problems 1000-1999), every UDHR translation over 1,500
+         characters, Python source of installed packages (click, idna: BSD-3-Clause);
+  junk:  random letter strings, word salad (unigram draws from WikiText + news), the same articles
+         shuffled, order-1 and order-2 word Markov chains over WikiText + news, UDHR and news whose
+         UTF-8 was decoded as cp1252 / Latin-1.
+
+Prints per set the 2nd/50th/98th percentiles of each signal and the share each pipeline stage keeps;
+the last line is one JSON object. Usage:
+
+    .venv/bin/python bench/fluency_calibration.py [--shared ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import gzip
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from curation.operators.fluency import Fluency  # noqa: E402
+from curation.operators.heuristics import Heuristics  # noqa: E402
+from curation.operators.language import Language  # noqa: E402
+from curation.text import fluency  # noqa: E402
+from curation.text.words import split_words_column  # noqa: E402
+
+
+def real_sets(shared: Path) -> dict[str, list[str]]:
+    wt = gzip.open(shared / "wikipedia_reference/wikitext-2-raw/wiki.test.raw.gz", "rt").read().replace("\r", "")
+    out = {"wikitext": [a for a in re.split(r"\n(?= = [^=])", wt) if len(a.split()) > 200]}
+    gt = json.load(open(shared / "html_extraction/scrapinghub_aeb/ground-truth.json"))
+    out["news"] = [v["articleBody"] for v in gt.values() if len(v["articleBody"].split()) > 80]
+    out["ccnet"] = [json.loads(l)["text"] for l in gzip.open(shared / "raw_web/ccnet_text/cc_en_head-0091.jsonl.gz", "rt")]
+    tr = [json.loads(l) for l in gzip.open(shared / "domain_samples/math/gsm8k_train.jsonl.gz", "rt")]
+    out["gsm8k"] = [r["question"] + "\n" + r["answer"] for r in tr[1000:2000]]
+    ud = [json.loads(l) for l in gzip.open(shared / "domain_samples/multilingual/udhr/udhr.jsonl.gz", "rt")]
+    out["udhr"] = [r["text"] for r in ud if len(r["text"]) > 1500]
+    code = []
+    for pkg in ("click", "idna"):
+        mod = __import__(pkg)
+        for f in sorted(glob.glob(os.path.join(os.path.dirname(mod.__file__), "*.py"))):
+            text = open(f, encoding="utf-8").read()
+            if len(text) > 2000:
+                code.append(text[:20000])
+    out["code"] = code
+    return out
+
+
+def junk_sets(real: dict[str, list[str]], seed: int = 0) -> dict[str, list[str]]:
+    rng = random.Random(seed)
+    pool = " ".join(real["wikitext"] + real["news"]).split()
+    out = {"random_tokens": [" ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                                      for _ in range(rng.randint(150, 400))) for _ in range(60)],
+           "word_salad": [" ".join(rng.choice(pool) for _ in range(rng.randint(150, 500))) for _ in range(60)]}
+    shuffled = []
+    for t in real["news"][:60]:
+        w = t.split()
+        rng.shuffle(w)
+        shuffled.append(" ".join(w))
+    out["shuffled_articles"] = shuffled
+    for order in (1, 2):
+        nxt = collections.defaultdict(list)
+        for i in range(len(pool) - order):
+            nxt[tuple(pool[i:i + order])].append(pool[i + order])
+        keys = sorted(nxt)
+        docs = []
+        for _ in range(60):
+            w = list(rng.choice(keys))
+            while len(w) < rng.randint(150, 500):
+                cand = nxt.get(tuple(w[-order:]))
+                w += [rng.choice(cand)] if cand else list(rng.choice(keys))
+            docs.append(" ".join(w))
+        out[f"markov_{order}"] = docs
+    latin = [t for t in real["udhr"] if sum(not c.isascii() and c.isalpha() for c in t) > 0.02 * len(t)
+             and sum(c.isascii() for c in t) > 0.8 * len(t)]
+    out["mojibake"] = ([t.encode("utf-8").decode("cp1252", errors="replace") for t in latin[:40]]
+                       + [t.encode("utf-8").decode("latin-1") for t in real["news"][:20]])
+    return out
+
+
+def pipeline_ops():
+    stages = {s["op"]: {k: v for k, v in s.items() if k != "op"}
+              for s in yaml.safe_load((ROOT / "pipelines" / "llama3.yaml").read_text())["stages"]}
+    return Language(stages["language"]), Heuristics(stages["heuristics"]), Fluency(stages["fluency"])
+
+
+def domain_of(name: str, lang: str) -> str:
+    if name == "code":
+        return "code"
+    if name == "gsm8k":
+        return "math"
+    return "general" if lang == "en" else "undetermined" if lang == "und" else "multilingual"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
+    args = ap.parse_args()
+    real = real_sets(Path(args.shared))
+    sets = {**real, **junk_sets(real)}
+    lang_op, heur, flu = pipeline_ops()
+    summary = {}
+    signals = ("known_word_frac", "pair_excess", "pair_recurrence", "unique_word_frac", "unique_prefix_frac",
+               "mojibake_rate")
+    print(f"{'set':18s} {'n':>4s}  " + "  ".join(f"{s:>22s}" for s in signals) + "   lang  heur  flu  reasons")
+    t_heur = t_flu = 0.0
+    docs_timed = 0
+    for name, docs in sets.items():
+        t = pa.table({"id": [str(i) for i in range(len(docs))], "text": pa.array(docs, pa.large_string())})
+        t = lang_op.process(t).kept
+        t = t.append_column("domain", pa.array([domain_of(name, l) for l in t.column("lang").to_pylist()]))
+        t0 = time.perf_counter()
+        h = heur.process(t)
+        t1 = time.perf_counter()
+        f = flu.process(h.kept)
+        t2 = time.perf_counter()
+        t_heur += t1 - t0
+        t_flu += t2 - t1
+        docs_timed += len(docs)
+        m = flu.measure(t)
+        cells = []
+        for s in signals:
+            v = m[s][~np.isnan(m[s])]
+            cells.append(f"{np.percentile(v, 2):6.2f}/{np.median(v):6.2f}/{np.percentile(v, 98):6.2f}" if len(v) else "-")
+        reasons = collections.Counter(h.rejected.column("reason").to_pylist() + f.rejected.column("reason").to_pylist())
+        und = sum(l == "und" for l in t.column("lang").to_pylist())
+        print(f"{name:18s} {len(docs):4d}  " + "  ".join(f"{c:>22s}" for c in cells)
+              + f"  {und:4d}u {h.kept.num_rows / len(docs):5.1%} {f.kept.num_rows / len(docs):5.1%}  "
+              + ", ".join(f"{k} {v}" for k, v in reasons.most_common(4)))
+        summary[name] = {"n": len(docs), "kept_after_heuristics": round(h.kept.num_rows / len(docs), 4),
+                         "kept_after_fluency": round(f.kept.num_rows / len(docs), 4), "und": und,
+                         "reasons": dict(reasons)}
+    print("(signal columns: 2nd / 50th / 98th percentile; lang: documents whose language is und)")
+    print(f"CPU per document on this machine: heuristics {1000 * t_heur / docs_timed:.2f} ms, "
+          f"fluency {1000 * t_flu / docs_timed:.2f} ms")
+    summary["ms_per_doc"] = {"heuristics": round(1000 * t_heur / docs_timed, 3),
+                             "fluency": round(1000 * t_flu / docs_timed, 3)}
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
