@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/decontaminate.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/fluency_calibration.py
+	$(BIN)/python bench/quality_select.py
 
 clean:
 	rm -rf $(RUN) .pytest_cache

@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "kl_filter": "curation.operators.kl_filter:KlFilter",
     "quality": "curation.operators.quality:Quality",
     "domain": "curation.operators.domain:Domain",
+    "quality_select": "curation.operators.quality_select:QualitySelect",
     "mix": "curation.operators.mix:Mix",
     "tokenize": "curation.operators.tokenize:Tokenize",
     "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",

@@ -4,21 +4,27 @@ Llama 3 (Section 3.1.2): the final pre-training mix is roughly 50% general knowl
 reasoning, 17% code and 8% multilingual tokens, with over-represented topics (arts and
 entertainment) down-sampled; annealing (Section 3.4.3) uses a small set of the highest-quality data.
 
-Phases (no phase holds the corpus; every decision is a seeded hash of the document id):
+Phases (no phase holds the corpus; every decision comes from a seeded hash of the document id and
+its own columns):
 
 * collect, per shard: token counts with a named tokenizer, then two sparse histograms per group,
-  one row per non-empty bin: tokens by (domain, topic, hash bin of the id) and tokens by (domain,
+  one row per non-empty bin: tokens by (domain, topic, priority bin of the id) and tokens by (domain,
   quality bin). ``key`` is a hash of the row's group and bin, so bins spread over partitions.
 * combine, per key partition: sums the bins; the result is broadcast (a few rows per bin).
 * apply, per shard: from all the bins, the sampling rate of every (domain, topic) group: the mix
   has ``N`` tokens (``total_tokens``, or as many as the corpus has), domain d gets ``N x target[d]``
   tokens spread over its topics by ``topic_weights``, so group g's rate is ``r_g = k + f``: every
-  document gets k copies and one more when its id-hash bin is below the bin where the group's
-  cumulative tokens reach ``f x tokens``. ``N`` shrinks until no group needs more than
+  document gets k copies and one more when its priority bin is below the bin where the group's
+  cumulative tokens reach ``f x tokens``. The priority is the seeded id hash tilted toward quality
+  (Efraimidis-Spirakis keys with weight ``exp(quality_preference x quality)``, :func:`priority_bin`),
+  so the fractional copies go to the better documents; ``quality_preference: 0`` orders by the id
+  hash alone. ``N`` shrinks until no group needs more than
   ``max_epochs`` copies (repetition of scarce domains is capped, and reported). A document is in
   the annealing set when its quality bin is among the top ``anneal_fraction`` of its domain's
   tokens. Columns: ``tokens`` (int64), ``quality`` (float32), ``mix_copies`` (int32), ``anneal``
-  (bool). Documents with no copy and not in the annealing set are rejected (``not_sampled``).
+  (bool). Documents with no copy and not in the annealing set are rejected (``not_sampled``);
+  ``undetermined`` documents (language not identified) when that domain has no share in ``target``
+  (the default) are rejected as ``undetermined_language`` and kept out of the annealing set.
 * still in apply, per shard (``shard_outputs``, written by the workers with the shard's commit):
   ``mix/part-*.parquet`` (each document repeated ``mix_copies`` times, rows ordered by a seeded
   hash) and ``anneal/part-*.parquet``, plus a small summary (documents and tokens per domain).
@@ -40,7 +46,10 @@ from curation.ids import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.run.manifest import FORMAT as MANIFEST_FORMAT
 
-DOMAINS = ("general", "math", "code", "multilingual")
+#: ``undetermined``: text whose language could not be identified; no share in the default target, so
+#: the mix rejects it (``undetermined_language``) unless ``target`` gives it one
+DOMAINS = ("general", "math", "code", "multilingual", "undetermined")
+UNDETERMINED = "undetermined"
 BINS = 4096  # histogram resolution of both the id hash and the quality score
 HASH_KIND, QUALITY_KIND = 0, 1
 OUTPUTS = ("mix", "anneal")
@@ -72,8 +81,17 @@ class MixParams(Params):
     tokenizer: str | None = None
     #: models folder for the default tokenizer (default: $CURATION_MODELS or models/ at the repo root)
     models: str | None = None
-    #: column ranking the annealing set (falls back to quality_roberta, quality_fasttext, then 0.5)
+    #: column ranking the annealing set and tilting the sampling (falls back to quality_roberta,
+    #: quality_fasttext, then 0.5)
     quality_column: str = "quality"
+    #: beta of the quality tilt of the sampling (docs/models.md, "Quality preference"): a fractional
+    #: copy goes by Efraimidis-Spirakis priority with weight exp(beta * quality), quality clipped to
+    #: [0, 1]; 0 = by id hash alone (no preference). GPT-3 (Brown et al. 2020, Appendix A) resampled
+    #: with a Pareto rule, keep when pareto(9) > 1 - score, whose keep odds grow about exp(6) per unit
+    #: of score at score 0.5; we take half that tilt because quality_select has already cut the
+    #: bottom of each domain and the bundled scorers are small: beta = 3 weighs a document 0.2 better
+    #: 1.8 times as heavily.
+    quality_preference: float = Field(3.0, ge=0.0, le=20.0)
 
     @field_validator("target")
     @classmethod
@@ -98,6 +116,25 @@ _h64 = hash64
 
 def id_hash(ids: list[str], seed: int) -> np.ndarray:
     return np.array([_h64(f"{seed}\x1f{i}") for i in ids], dtype=np.uint64)
+
+
+def priority_bin(u: np.ndarray, quality: np.ndarray, beta: float) -> np.ndarray:
+    """The sampling-order bin (0..BINS-1, lower = sampled first) of each document from its seeded id
+    hash ``u`` (uint64) and its quality.
+
+    beta = 0: the top 12 bits of the hash, as before the quality tilt (byte-equal runs). beta > 0:
+    Efraimidis-Spirakis weighted sampling without replacement ("Weighted random sampling with a
+    reservoir", 2006) takes the items with the largest keys ``v^(1/w)``, v uniform in (0, 1); with
+    ``v = 1 - x``, x the hash as a number in (0, 1), and ``w = exp(beta * (q - 1))`` (q clipped to
+    [0, 1], so the best document has w = 1 and order x), the order is ``r = 1 - (1 - x)^(1/w)``
+    ascending: r = x at beta = 0, and a lower quality pushes r toward 1. ``r`` is binned into the
+    BINS bins of the mix's histogram."""
+    if beta == 0:
+        return (u >> np.uint64(64 - 12)).astype(np.int32)  # 4096 bins
+    x = ((u >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)  # (0, 1), 53 bits
+    q = np.clip(np.nan_to_num(np.asarray(quality, np.float64), nan=0.0), 0.0, 1.0)
+    r = -np.expm1(np.log1p(-x) * np.exp(beta * (1.0 - q)))
+    return np.clip((r * BINS).astype(np.int64), 0, BINS - 1).astype(np.int32)
 
 
 class Mix(GlobalOperator):
@@ -147,7 +184,7 @@ class Mix(GlobalOperator):
         else:
             tokens = self.count_tokens([t or "" for t in table.column(schema.TEXT).to_pylist()])
         u = id_hash(table.column(schema.ID).to_pylist(), p.seed)
-        hbin = (u >> np.uint64(64 - 12)).astype(np.int32)  # 4096 bins
+        hbin = priority_bin(u, quality, p.quality_preference)
         qbin = np.clip((np.nan_to_num(quality, nan=0.0) * BINS).astype(np.int64), 0, BINS - 1).astype(np.int32)
         return domain, topic, quality, np.asarray(tokens, np.int64), hbin, qbin
 
@@ -241,6 +278,9 @@ class Mix(GlobalOperator):
             if epochs > 1.0 + 1e-9:
                 notes.append(f"domain {dm}: {avail[dm]} tokens available for a {target[dm]:.3f} share; "
                              f"up-sampled by repetition to about {epochs:.2f} epochs (cap {p.max_epochs})")
+        if avail[UNDETERMINED] and target[UNDETERMINED] <= 0:
+            notes.append(f"domain {UNDETERMINED}: {docs.get(UNDETERMINED, 0)} documents ({avail[UNDETERMINED]} tokens) "
+                         "of unidentified language have no share in the target: rejected (undetermined_language)")
         anneal = {}
         for dm, h in sorted(qhist.items()):
             want = p.anneal_fraction * h.sum()
@@ -269,6 +309,8 @@ class Mix(GlobalOperator):
                 copies[i] = g["copies"] + (1 if hbin[i] < g["bin_below"] else 0)
                 rates[i] = g["rate"]
             anneal[i] = qbin[i] >= plan["anneal_bin_at_least"].get(domain[i], BINS + 1)
+        und = np.array([d == UNDETERMINED for d in domain], bool) & (plan["target"].get(UNDETERMINED, 0.0) <= 0)
+        anneal &= ~und  # no share: not in the annealing set either
         for name in ("tokens", "quality", "mix_copies", "anneal", "domain", "topic"):
             if name in table.column_names:
                 table = table.drop_columns([name])
@@ -279,8 +321,10 @@ class Mix(GlobalOperator):
                  .append_column("mix_copies", pa.array(copies, pa.int32()))
                  .append_column("anneal", pa.array(anneal, pa.bool_())))
         drop = (copies == 0) & ~anneal
-        reasons = ["not_sampled" if x else None for x in drop]
-        details = [f"{domain[i]}/{topic[i] or '-'} sampling rate {rates[i]:.3f}" if drop[i] else None for i in range(n)]
+        reasons = [("undetermined_language" if und[i] else "not_sampled") if drop[i] else None for i in range(n)]
+        details = [(f"language not identified; {UNDETERMINED} has no share in the mix target" if und[i] else
+                    f"{domain[i]}/{topic[i] or '-'} sampling rate {rates[i]:.3f}") if drop[i] else None
+                   for i in range(n)]
         return self.split(table, reasons, details)
 
     # -- per shard, in the apply step: the trainer's files --------------------------------------

@@ -1,4 +1,5 @@
-"""quality -> domain -> mix on the bundled sample: the trainer's contract, the target mix, determinism."""
+"""domain -> quality -> quality_select -> mix on the bundled sample: the trainer's contract, the target
+mix, determinism (the runs: ``mix_runs`` in conftest.py, shared with test_quality_select.py)."""
 
 from __future__ import annotations
 
@@ -14,38 +15,9 @@ import pytest
 TARGET = {"general": 0.50, "math": 0.25, "code": 0.17, "multilingual": 0.08}
 
 
-def _pipeline(models_root: Path, **mix):
-    from curation.config import parse_pipeline
-
-    m = str(models_root)
-    return parse_pipeline({
-        "name": "mix-test",
-        "input": {"shard_max_bytes": 200_000, "batch_docs": 100},
-        "stages": [
-            {"op": "extract"},
-            {"op": "quality", "models": m, "max_tokens": 64, "auto_train": False},
-            {"op": "domain", "models": m, "auto_train": False},
-            {"op": "mix", "models": m, **mix},
-        ],
-    })
-
-
-def _inputs(sample_dir: Path) -> list[str]:
-    return [str(sample_dir / "text"), str(sample_dir / "html" / "scrapinghub")]
-
-
 @pytest.fixture(scope="module")
-def runs(models, sample_dir, ray_local, tmp_path_factory):
-    from curation.engine.runner import RunOptions, run_pipeline
-
-    root, _ = models
-    cfg = _pipeline(root)
-    out = {}
-    for w in (1, 2):
-        out[w] = run_pipeline(cfg, _inputs(sample_dir), str(tmp_path_factory.mktemp(f"run{w}")),
-                              RunOptions(workers=w, progress=False)).root
-        out[w] = Path(out[w])
-    return out
+def runs(mix_runs):
+    return mix_runs
 
 
 def test_manifest_contract(runs):
@@ -111,7 +83,7 @@ def test_annealing_set_is_the_top_quality_of_each_domain(runs):
     # every document is accounted for: kept (mix or anneal) + not_sampled = documents into mix
     rej = pq.read_table(run / "rejected" / "mix") if (run / "rejected" / "mix").exists() else None
     n_rej = rej.num_rows if rej is not None else 0
-    domain_out = sum(pq.read_metadata(f).num_rows for f in next(run.glob("*-domain")).glob("part-*.parquet"))
+    domain_out = sum(pq.read_metadata(f).num_rows for f in next(run.glob("*-quality_select")).glob("part-*.parquet"))
     assert kept.num_rows + n_rej == domain_out
     if rej is not None:
         assert set(rej.column("reason").to_pylist()) == {"not_sampled"}
