@@ -32,7 +32,7 @@ Real kinds that must survive:
 
 * ``news``: the 40 Article Extraction Benchmark pages of ``sample/html/scrapinghub`` as served;
 * ``prose``: the real pages of ``sample/html/readability`` and ``sample/html/trafilatura``;
-* ``code``: pages of Python standard-library source (PSF-2.0; modules NOT among the 23 that
+* ``code``: pages of Python standard-library source (PSF-2.0; modules NOT among the 13 whose functions
   ``curation/data/classifiers/domain.jsonl.gz`` trains on): blob views, raw ``text/plain`` files,
   tutorial posts with a function in a code block;
 * ``math``: GSM8K train worked answers (MIT) as Q&A pages and worksheets;
