@@ -51,13 +51,13 @@ BIN_SHIFT = 12  # float32 sortable key >> 12: 2^20 bins, relative resolution 2^-
 class QualitySelectParams(Params):
     #: share of each domain's documents kept, best first. Ours (docs/models.md): DCLM keeps 10% and
     #: FineWeb-Edu about 8% of pools they are free to waste; our earlier stages already removed junk
-    #: and the bundled scorers are small, so the default drops the bottom 10% of general and
+    #: and the bundled scorers are small, so the default drops the bottom 5% of general and
     #: multilingual text. Math and code are not cut: the mix up-samples them (every cut becomes more
     #: repetition of the rest, max_epochs) and scorers trained on English prose rank them poorly; the
     #: mix's quality_preference still favours their better documents. Undetermined text has no share
     #: in the default mix.
     keep_fraction: dict[str, float] = Field(default_factory=lambda: {
-        "general": 0.9, "multilingual": 0.9, "math": 1.0, "code": 1.0, "undetermined": 1.0})
+        "general": 0.95, "multilingual": 0.95, "math": 1.0, "code": 1.0, "undetermined": 1.0})
     #: the score column (written by the quality stage); higher is better
     column: str = "quality"
     #: the domain column (written by the domain stage); absent: every document is "general"
