@@ -127,6 +127,16 @@ def make_rejected(rows: pa.Table, stage: str, reasons, details=None) -> pa.Table
     return out
 
 
+def in_domains(table: pa.Table, domains: list[str] | None, column: str = "domain") -> np.ndarray:
+    """Per row: True when its ``column`` value is one of ``domains``; all True when ``domains`` is
+    None or the table has no such column (stages that judge only some domains, e.g. prose)."""
+    if domains is None or column not in table.column_names:
+        return np.ones(table.num_rows, bool)
+    col = table.column(column).cast(pa.string())
+    hit = pc.fill_null(pc.is_in(col, value_set=pa.array(list(domains), pa.string())), False)
+    return hit.to_numpy(zero_copy_only=False).astype(bool)
+
+
 class MapOperator(Operator):
     def process(self, table: pa.Table) -> OpResult:  # pragma: no cover - interface
         raise NotImplementedError

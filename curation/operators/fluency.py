@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from curation import schema
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import MapOperator, OpResult, Params, in_domains
 from curation.text import fluency
 from curation.text.words import split_words_column
 
@@ -104,13 +104,9 @@ class Fluency(MapOperator):
         p: FluencyParams = self.params
         n = table.num_rows
         m = self.measure(table)
-        dom = (np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object)
-               if "domain" in table.column_names else None)
-        judged = np.isin(dom, p.domains) if dom is not None and p.domains is not None else np.ones(n, bool)
+        judged = in_domains(table, p.domains)
         long_enough = judged & (m["words"] >= p.min_words) & ~m["spaceless"]
-        ordered = np.ones(n, bool)  # judged by the word-order rules (word_salad, incoherent)
-        if p.order_domains is not None and dom is not None:
-            ordered = np.isin(dom, p.order_domains)
+        ordered = in_domains(table, p.order_domains)  # judged by the word-order rules (word_salad, incoherent)
         reasons: list[Optional[str]] = [None] * n
         details: list[Optional[str]] = [None] * n
 

@@ -58,7 +58,7 @@ from pydantic import Field
 
 from curation import schema
 from curation.ids import hash64, mix64
-from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+from curation.operators.base import KEY, GlobalOperator, OpResult, Params, in_domains
 from curation.text.words import split_words_column
 
 TOTAL = "is_total"
@@ -176,9 +176,7 @@ class KlFilter(GlobalOperator):
         kl, n_tok = self.scores(table, decisions)
         n = table.num_rows
         judged = n_tok >= p.min_tokens
-        if p.domains is not None and "domain" in table.column_names:
-            judged &= np.isin(np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object),
-                              p.domains)
+        judged &= in_domains(table, p.domains)
         reasons: list[Optional[str]] = [None] * n
         details: list[Optional[str]] = [None] * n
         if p.max_kl is not None:

@@ -33,7 +33,7 @@ from pydantic import Field
 from curation import schema
 from curation.dedup.hashing import U64, mix64
 from curation.dedup.text import line_hashes, split_lines, word_counts
-from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
+from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params, in_domains
 
 GROUP_SALT = U64(0xD6E8FEB86659FD93)
 
@@ -76,10 +76,8 @@ class LineDedup(GlobalOperator):
     def _line_keys(self, table: pa.Table):
         lines = split_lines(table.column(schema.TEXT))
         h, doc, blank = line_hashes(lines)
-        if self.params.domains is not None and "domain" in table.column_names:
-            judged = np.isin(np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object),
-                             self.params.domains)
-            blank = blank | ~judged[doc]  # lines of other domains are neither counted nor removed
+        if self.params.domains is not None:
+            blank = blank | ~in_domains(table, self.params.domains)[doc]  # other domains: not counted nor removed
         groups = self._groups(table.num_rows)
         keys = mix64(h ^ mix64(groups.astype(U64)[doc] ^ GROUP_SALT))
         return lines, keys, doc, blank

@@ -849,6 +849,7 @@ def outcomes(run: str, corpus: str | Path, last_filter: str | None = None) -> di
     ``reason``, ``kept_before_mix`` (present in the output of the last stage before ``mix``),
     ``lang`` and ``domain`` there. ``last_filter`` defaults to the stage just before ``mix``."""
     from curation import query as q
+    from curation.run.views import columns, quote
 
     con = q.connect(run)
     run_json = json.loads(con.execute("SELECT json FROM run").fetchone()[0])
@@ -864,9 +865,9 @@ def outcomes(run: str, corpus: str | Path, last_filter: str | None = None) -> di
             if url in res:
                 res[url]["removed_by"], res[url]["reason"] = stage, reason
     view = re.sub(r"\W", "_", last_filter)
-    cols = {r[0] for r in con.execute(f'DESCRIBE "{view}"').fetchall()}
+    cols = columns(con, view)
     sel = ", ".join(c if c in cols else f"NULL AS {c}" for c in ("url", "lang", "domain"))
-    for url, lang, domain in con.execute(f'SELECT {sel} FROM "{view}"').fetchall():
+    for url, lang, domain in con.execute(f"SELECT {sel} FROM {quote(view)}").fetchall():
         if url in res:
             res[url].update(kept_before_mix=True, lang=lang, domain=domain)
     return {"stages": stages, "last_filter": last_filter, "docs": res}
