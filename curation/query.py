@@ -46,6 +46,6 @@ def query(output: str | os.PathLike | RunLayout, sql: str, unsafe: bool = False)
         return cols, cur.fetchall()
     except duckdb.Error as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        hint = "" if unsafe or "external access" not in str(e).lower() else \
-            " (curate query reads only the run's views; --unsafe lifts this)"
+        hint = " (curate query reads only the run's views; --unsafe lifts this)" \
+            if isinstance(e, duckdb.PermissionException) and not unsafe else ""
         raise QueryError(f"{type(e).__name__}: {first}{hint}") from None
