@@ -1,4 +1,4 @@
-"""curate query DIR "SQL" [--json] [--width N]"""
+"""curate query DIR "SQL" [--json] [--width N] [--unsafe]"""
 
 from __future__ import annotations
 
@@ -12,14 +12,21 @@ def register(sub) -> None:
     q.add_argument("output", help="run folder: a local path or an s3://, gs://, hdfs:// URI")
     q.add_argument("sql", help='e.g. "SELECT reason, count(*) FROM rejected GROUP BY 1"')
     q.add_argument("--json", action="store_true", help="print rows as JSON objects")
+    q.add_argument("--unsafe", action="store_true",
+                   help="let the SQL read and write files outside the run's views (read_text, COPY ... TO, "
+                        "ATTACH); off by default: docs/hardening.md")
     q.add_argument("--width", type=int, default=120, help="truncate each printed value to this many characters")
     q.set_defaults(func=main)
 
 
 def main(args) -> int:
-    from curation.query import query
+    from curation.cli import UserError
+    from curation.query import QueryError, query
 
-    cols, rows = query(args.output, args.sql)
+    try:
+        cols, rows = query(args.output, args.sql, unsafe=args.unsafe)
+    except QueryError as e:
+        raise UserError(str(e)) from None
     if args.json:
         print(json.dumps([dict(zip(cols, r)) for r in rows], default=str, indent=1))
         return 0

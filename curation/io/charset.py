@@ -19,6 +19,11 @@ MAX_REPLACEMENT_FRACTION = 0.01
 _CONTROL = bytes(set(range(32)) - {9, 10, 12, 13, 27})
 
 
+#: Byte-order marks of UTF-32 and UTF-16 (UTF-32 first: its LE mark starts with UTF-16's).
+_UTF16_32_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                  (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 class DecodeError(ValueError):
     """The bytes are not text in any charset we can establish. ``reason`` is the reject reason."""
 
@@ -63,6 +68,9 @@ def decode_page(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", errors="replace"), "utf-8"
+    for bom, enc in _UTF16_32_BOMS:  # their NUL bytes are text, not binary content
+        if data.startswith(bom):
+            return data[len(bom):].decode(enc, errors="replace"), enc.replace("-le", "").replace("-be", "")
     if looks_binary(data):
         raise DecodeError("binary_content", "control bytes in the first 4 KiB")
     candidates: list[str] = []

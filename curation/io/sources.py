@@ -27,6 +27,7 @@ import gzip
 import io
 import json
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
@@ -38,6 +39,7 @@ from curation import schema
 from curation.ids import content_hash, stable_id
 from curation.io import fs as fsx
 from curation.io.charset import DecodeError, charset_from_content_type, decode_page
+from curation.io.gz import ForwardSeek, open_gzip, was_cut
 
 READ_STAGE = "read"
 
@@ -159,13 +161,65 @@ def _discover_uri(given: str) -> list[FilePart]:
     return out
 
 
+class NotAFile(OSError):
+    """A path that is not a regular file (a FIFO, a device, a socket): never read."""
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _open_local(path: str):
+    """Open a local regular file without blocking: a FIFO opened for reading waits for a writer
+    (forever), a device (``/dev/zero``) never ends, so the type is checked on the open descriptor."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(f"{_file_type(mode)}, not a regular file: only regular files are read")
+        if hasattr(os, "O_NONBLOCK"):
+            import fcntl
+
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
 def _open(path: str):
-    """A binary file object for a local path or URI, decompressed when the name ends in .gz."""
+    """A binary file object for a local path or URI, decompressed when the name ends in .gz (a cut
+    gzip stream ends early instead of raising: :func:`curation.io.gz.was_cut` tells)."""
     gz = path.lower().endswith(".gz")
-    if not fsx.is_uri(path):
-        return gzip.open(path, "rb") if gz else open(path, "rb")
-    raw = io.BufferedReader(fsx.open_binary(path), 1 << 20)
-    return gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+    raw = _open_local(path) if not fsx.is_uri(path) else io.BufferedReader(fsx.open_binary(path), 1 << 20)
+    return open_gzip(raw) if gz else raw
+
+
+def not_a_file(path: str) -> str | None:
+    """Why a local ``path`` is not read (a FIFO, a device, a socket), or None for a regular file
+    (and for one that cannot be examined: opening it gives the OS error)."""
+    if fsx.is_uri(path):
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else f"{_file_type(mode)}, not a regular file: only regular files are read"
+
+
+def id_key(part: "FilePart") -> str:
+    """What a document id is made from: the file's path relative to its input root (so
+    ``2023/part-0.jsonl`` and ``2024/part-0.jsonl`` differ), the same on a resumed run."""
+    if fsx.is_uri(part.path) and part.path.startswith(part.root.rstrip("/") + "/"):
+        return part.path[len(part.root.rstrip("/")) + 1:]
+    try:
+        return os.path.relpath(part.path, part.root)
+    except ValueError:
+        return part.path
 
 
 def _split_parquet(part: FilePart, max_bytes: int) -> list[FilePart]:
@@ -175,6 +229,8 @@ def _split_parquet(part: FilePart, max_bytes: int) -> list[FilePart]:
         return [part]  # reported as unreadable when read
     groups, size, out = [], 0, []
     for i in range(meta.num_row_groups):
+        if meta.row_group(i).num_rows == 0 and meta.num_rows > 0:
+            continue  # an empty row group holds no document (and must not become an `empty` part)
         rg = meta.row_group(i).total_byte_size
         if groups and size + rg > max_bytes:
             out.append(FilePart(part.path, part.kind, part.root, tuple(groups)))
@@ -264,50 +320,107 @@ def _decoded_html(part: FilePart, data: bytes, declared: str | None, url, key):
         return None, _reject_row(part, e.reason, e.detail, url, key)
 
 
-def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
+#: A WARC record starts with this at the start of a line (WARC/1.0, WARC/1.1).
+_WARC_MAGIC = b"\nWARC/1."
 
-    n = 0
+
+class _Chain(ForwardSeek):
+    """``head`` then the rest of ``tail`` (a reader), as one stream."""
+
+    def __init__(self, head: bytes, tail):
+        self._head, self._tail = head, tail
+
+    def _read(self, n: int) -> bytes:
+        if self._head:
+            out, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
+            return out
+        return self._tail.read(n) or b""
+
+
+def _skip_record(reader, declared: int) -> tuple[int, bytes | None]:
+    """Read past a record too large to keep, in 1 MiB chunks (never held whole), watching for the
+    start of another record inside it: a record that declares more bytes than it has (5 GB) would
+    otherwise swallow the records after it. Returns (bytes read, the bytes from the next record's
+    start, or None)."""
+    size, carry = 0, b""
+    while True:
+        chunk = reader.read(_SKIP_CHUNK)
+        if not chunk:
+            return size, None
+        window = carry + chunk
+        at = window.find(_WARC_MAGIC)
+        if at >= 0:
+            return size - len(carry) + at + 1, window[at + 1:]
+        size += len(chunk)
+        carry = window[-(len(_WARC_MAGIC) - 1):]
+
+
+def _read_warc(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
+    n = [0]
+    state = {"cut_reported": False}
     try:
         with _open(part.path) as fh:
-            for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True):
-                n += 1
-                url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
-                rid = rec.record_id or f"{part.path}#{n}"
-                date = rec.record_date
-                fetch_time = date.astimezone(timezone.utc).replace(microsecond=0) if date else None
-                http = rec.http_headers
-                status = http.status_code if http is not None else None
-                ctype = http.get("Content-Type") if http is not None else None
-                if rec.content_length > max_record_bytes:
-                    rec.reader.consume()
-                    yield _reject_row(part, "too_large", f"record {rid} is {rec.content_length} bytes", url, rid)
-                    continue
-                body = rec.reader.read()
-                if len(body) < rec.content_length:
-                    yield _reject_row(part, "truncated_file", f"record {rid} ends after {len(body)} of "
-                                      f"{rec.content_length} bytes", url, rid)
-                    continue
-                if status is not None and not 200 <= status < 300:
-                    yield _reject_row(part, "http_status", f"HTTP {status}", url, rid)
-                    continue
-                if ctype and not _is_htmlish(ctype):
-                    yield _reject_row(part, "not_html", f"Content-Type {ctype}", url, rid)
-                    continue
-                html, rej = _decoded_html(part, body, charset_from_content_type(ctype), url, rid)
-                if rej:
-                    yield rej
-                    continue
-                doc_id = stable_id("warc", os.path.basename(part.path), rid)
-                if _is_plain_text(ctype):
-                    # a text/plain response (a raw source file, a log) is already text: no HTML to
-                    # extract (an HTML parser finds no main content in it and drops the page)
-                    yield _doc(doc_id, url, fetch_time, f"{part.path}#{n}", text=html)
-                    continue
-                yield _doc(doc_id, url, fetch_time, f"{part.path}#{n}", html=html)
+            yield from _warc_records(part, fh, max_record_bytes, n, state)
+            if was_cut(fh) and not state["cut_reported"]:
+                yield _reject_row(part, "truncated_file", f"the gzip stream is cut short after {n[0]} records; "
+                                  "the complete records before the cut are kept", part.path, "cut")
     except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
         reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
-        yield _reject_row(part, reason, f"after {n} records: {type(e).__name__}: {e}", part.path, n)
+        if isinstance(e, NotAFile):
+            reason = "not_a_file"
+        yield _reject_row(part, reason, f"after {n[0]} records: {type(e).__name__}: {e}", part.path, n[0])
+
+
+def _warc_records(part: FilePart, stream, max_record_bytes: int, n: list, state: dict) -> Iterator[dict]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    for rec in ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True):
+        n[0] += 1
+        url = (rec.headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
+        rid = rec.record_id or f"{part.path}#{n[0]}"
+        source = f"{part.path}#{n[0]}"
+        date = rec.record_date
+        fetch_time = date.astimezone(timezone.utc).replace(microsecond=0) if date else None
+        http = rec.http_headers
+        status = http.status_code if http is not None else None
+        ctype = http.get("Content-Type") if http is not None else None
+        if rec.content_length > max_record_bytes:
+            got, rest = _skip_record(rec.reader, rec.content_length)
+            if rest is not None:  # another record starts inside it: this one is cut
+                state["cut_reported"] = True
+                yield _reject_row(part, "truncated_file", f"record {rid} declares {rec.content_length} bytes but "
+                                  f"the next record starts after about {got}", url, rid)
+                yield from _warc_records(part, _Chain(rest, rec.reader), max_record_bytes, n, state)
+            elif got < rec.content_length:
+                state["cut_reported"] = True
+                yield _reject_row(part, "truncated_file", f"record {rid} ends after about {got} of "
+                                  f"{rec.content_length} bytes", url, rid)
+            else:
+                yield _reject_row(part, "too_large", f"record {rid} is {rec.content_length} bytes", url, rid)
+            continue
+        body = rec.reader.read()
+        if len(body) < rec.content_length:
+            state["cut_reported"] = True
+            yield _reject_row(part, "truncated_file", f"record {rid} ends after {len(body)} of "
+                              f"{rec.content_length} bytes", url, rid)
+            continue
+        if status is not None and not 200 <= status < 300:
+            yield _reject_row(part, "http_status", f"HTTP {status}", url, rid)
+            continue
+        if ctype and not _is_htmlish(ctype):
+            yield _reject_row(part, "not_html", f"Content-Type {ctype}", url, rid)
+            continue
+        html, rej = _decoded_html(part, body, charset_from_content_type(ctype), url, rid)
+        if rej:
+            yield rej
+            continue
+        doc_id = stable_id("warc", id_key(part), rid)
+        if _is_plain_text(ctype):
+            # a text/plain response (a raw source file, a log) is already text: no HTML to
+            # extract (an HTML parser finds no main content in it and drops the page)
+            yield _doc(doc_id, url, fetch_time, source, text=html)
+            continue
+        yield _doc(doc_id, url, fetch_time, source, html=html)
 
 
 def _is_plain_text(ctype: str | None) -> bool:
@@ -324,8 +437,13 @@ def _read_html_file(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     try:
         with _open(part.path) as fh:
             data = fh.read(max_record_bytes + 1)
+            cut = was_cut(fh)
     except (OSError, EOFError) as e:
-        yield _reject_row(part, "unreadable_file", f"{type(e).__name__}: {e}", rel)
+        yield _reject_row(part, "not_a_file" if isinstance(e, NotAFile) else "unreadable_file",
+                          f"{type(e).__name__}: {e}", rel)
+        return
+    if cut and len(data) <= max_record_bytes:
+        yield _reject_row(part, "truncated_file", f"the gzip stream is cut short after {len(data)} bytes", rel)
         return
     if len(data) > max_record_bytes:
         yield _reject_row(part, "too_large", f"more than {max_record_bytes} bytes", rel)
@@ -361,7 +479,7 @@ def _row_doc(part: FilePart, row: dict, n: int, max_record_bytes: int, where: st
     if html is not None and text is not None and _text_or_none(text) is None:
         text = None  # the html is what is read; an unusable text column beside it is dropped
     given = row.get("id")
-    name = os.path.basename(part.path)
+    name = id_key(part)
     doc_id = stable_id("row", name, str(given)) if given is not None else stable_id(
         "row", name, url, content_hash(data)
     )
@@ -399,8 +517,11 @@ def _read_parquet(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
             return
         cols = [c for c in ("id", "url", "html", "text", *_DATE_COLUMNS) if c in names]
         groups = part.row_groups if part.row_groups is not None else range(pf.metadata.num_row_groups)
-        n = 0
+        first = [0]  # row numbers count over the whole file, whatever part of it this is
+        for g in range(pf.metadata.num_row_groups):
+            first.append(first[-1] + pf.metadata.row_group(g).num_rows)
         for g in groups:
+            n = first[g]
             for row in pf.read_row_group(g, columns=cols).to_pylist():
                 yield _row_doc(part, row, n, max_record_bytes, f"row {n}")
                 n += 1
@@ -438,6 +559,8 @@ def _read_jsonl(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
     try:
         with _open(part.path) as fh:
             for n, line, size in _bounded_lines(fh, max_record_bytes):
+                if line is not None and not line.endswith(b"\n") and was_cut(fh):
+                    break  # the line the cut went through: reported below, with the cut
                 if line is None:
                     yield _reject_row(part, "too_large", f"line {n + 1} is {size} bytes "
                                       f"(max_record_bytes {max_record_bytes})", None, n)
@@ -452,8 +575,13 @@ def _read_jsonl(part: FilePart, max_record_bytes: int) -> Iterator[dict]:
                     yield _reject_row(part, "bad_json", f"line {n + 1}: {e}", None, n)
                     continue
                 yield _row_doc(part, row, n, max_record_bytes, f"line {n + 1}")
+            if was_cut(fh):
+                yield _reject_row(part, "truncated_file", f"the gzip stream is cut short in line {n + 1}; the "
+                                  f"{n} complete lines before it are read", part.path, "cut")
     except (EOFError, OSError) as e:
         reason = "truncated_file" if isinstance(e, EOFError) else "unreadable_file"
+        if isinstance(e, NotAFile):
+            reason = "not_a_file"
         yield _reject_row(part, reason, f"after line {n}: {type(e).__name__}: {e}", part.path, n)
 
 
@@ -477,6 +605,10 @@ def read_part(part: FilePart, max_record_bytes: int = 64 << 20) -> Iterator[dict
     name that is not UTF-8, a file with no record, or an error inside the reader, is a rejected row."""
     if display_path(part.path) != part.path:
         yield _reject_row(part, "undecodable", "file name is not valid UTF-8; rename the file to read it")
+        return
+    why = not_a_file(part.path)
+    if why:
+        yield _reject_row(part, "not_a_file", why)
         return
     rows = 0
     seen: set[str] = set()  # ids of this file's documents: a repeated one is rejected
@@ -505,7 +637,7 @@ def read_shard(shard: Shard, batch_docs: int = 1000, max_record_bytes: int = 64 
     for part in shard.parts:
         for row in read_part(part, max_record_bytes):
             (rejects if schema.REASON in row else docs).append(row)
-            if len(docs) >= batch_docs:
+            if len(docs) >= batch_docs or len(rejects) >= batch_docs:  # rejected rows count too: memory
                 yield _batch(docs, rejects)
                 docs, rejects = [], []
     if docs or rejects:

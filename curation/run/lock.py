@@ -8,8 +8,10 @@ lock is stale:
 * same host and the owner pid is gone (a driver that was killed), or
 * the heartbeat is older than ``LEASE_S`` (a driver on another machine that stopped): a lease.
 
-On a local disk the lock file is created exclusively (``O_EXCL``); object stores have no exclusive
-create, so there the lock is a lease object, written then read back to check that this run won.
+On a local disk the lock file is created exclusively (``O_EXCL``) and a stale one is moved aside
+atomically (rename, then a check of its token), so two processes recovering it cannot both win; object
+stores have no exclusive create, so there the lock is a lease object, written then read back to
+check that this run won.
 ``curate status`` uses :func:`state` to tell a running driver from one that died ("stopped").
 """
 
@@ -99,7 +101,13 @@ class RunLock:
                 raise LockedError(f"{self.layout.uri} is in use by another run: {describe(old)}; "
                                   f"wait for it to end, or remove {self.layout.display(path)} if it is gone")
             self.recovered = old  # stale: its driver died
-            fs.delete_file(path)
+            if self.layout.is_local:
+                self._move_stale_aside(path, old)
+            else:
+                try:
+                    fs.delete_file(path)
+                except FileNotFoundError:
+                    pass  # another process recovered it first: the read-back below decides
         fsx.makedirs(fs, self.layout.root)
         if self.layout.is_local:
             try:
@@ -116,6 +124,30 @@ class RunLock:
         self._thread = threading.Thread(target=self._beat, name="run-lock-heartbeat", daemon=True)
         self._thread.start()
         return self
+
+    def _move_stale_aside(self, path: str, stale: dict) -> None:
+        """Remove the stale lock atomically: rename it to a name of our own, then check that what
+        moved is the stale lock (its content, token included; an inode number can be reused at
+        once). Two processes recovering the same stale lock cannot both win: the second rename finds nothing (and the exclusive create decides), or moves the
+        first one's new lock, which it puts back (a hard link never replaces) before refusing."""
+        aside = f"{path}.stale-{self.token}"
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return  # another process moved it first
+        try:
+            moved = json.loads(open(aside, "rb").read().decode("utf-8"))
+        except (OSError, ValueError):
+            moved = {}
+        if moved == stale:
+            os.unlink(aside)
+            return
+        try:
+            os.link(aside, path)  # not the stale lock: another run's new one; give it back
+        except FileExistsError:
+            pass
+        os.unlink(aside)
+        raise LockedError(f"{self.layout.uri} is in use by another run (it recovered the stale lock just now)")
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_s):

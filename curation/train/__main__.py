@@ -8,9 +8,14 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     from .config import load_config
     from .trainer import Trainer
+    from .validate import DataError
 
     cfg = load_config(sys.argv[1:] if argv is None else argv)
-    trainer = Trainer(cfg)
+    try:
+        trainer = Trainer(cfg)
+    except DataError as e:  # corrupt token shards: one line naming the file and row
+        print(f"curation.train: error: {e}", file=sys.stderr)
+        return 2
     try:
         trainer.train()
     finally:

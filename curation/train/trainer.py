@@ -27,6 +27,7 @@ from .model import Transformer, count_params, model_args
 from .parallel import clip_grad_norm_, init_distributed, parallelize, resolve_device
 from .schedule import Schedule
 from .tokenizer import iter_limited, load_tokenizer, train_bpe
+from .validate import check_token_phases
 
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float) -> tuple[list, torch.optim.AdamW]:
@@ -83,6 +84,8 @@ class Trainer(Stateful):
             anneal_steps=cfg.anneal_steps(),
         )
         phases = ("mix", "anneal") if self.schedule.anneal_steps else ("mix",)
+        if self.tokens is not None:  # every size, BOS/EOS and token id, before the first step
+            check_token_phases(self.manifest.root, self.tokens, phases)
         self.loader = TrainLoader(
             self.manifest, self.tokenizer, cfg.seq_len_at(0), cfg.batch_size_at(0), d.dp_rank, d.dp, cfg.grad_accum_steps,
             phases, "tokens" if self.tokens is not None else "text",
