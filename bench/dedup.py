@@ -510,6 +510,7 @@ def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
     from curation.io.sources import plan_shards
     from curation.operators import operator_class
     from curation.run.commit import committed
+    from curation.run.layout import SPILL
 
     layout = R.RunLayout(out)
     shards = plan_shards(inputs, cfg.input.shard_max_bytes)
@@ -542,22 +543,22 @@ def phase_memory(cfg, inputs: list[str], out: Path) -> dict:
         n_parts = R.MIN_PARTS
         for s in shards:
             measure(f"{stage}:collect", w.collect, g.index, s, n_parts, pos.get(s.index))
-        spill[f"{stage}:collect"] = sum(i.size for i in committed(layout.fs, layout.collect_dir(stage)))
+        spill[f"{stage}:collect"] = sum(i.size for i in committed(layout.fs, layout.collect_dir(stage), suffix=SPILL))
         source = "collect"
         for r in range(cls.max_rounds):
             changed = False
             for p in range(n_parts):
-                measure(f"{stage}:rounds", w.iterate, g.index, p, r, n_parts)
+                measure(f"{stage}:rounds", w.iterate, g.index, p, r, n_parts, len(shards))
             folder = layout.round_dir(stage, r)
-            spill[f"{stage}:round-{r}"] = sum(i.size for i in committed(layout.fs, folder))
+            spill[f"{stage}:round-{r}"] = sum(i.size for i in committed(layout.fs, folder, suffix=SPILL))
             changed = any(R._changed(layout, layout.round_part(stage, r, p)) for p in range(n_parts))
             source = folder.rsplit("/", 1)[-1]
             if not changed:
                 break
         for p in range(n_parts):
-            measure(f"{stage}:combine", w.combine, g.index, p, source)
+            measure(f"{stage}:combine", w.combine, g.index, p, source, n_parts, len(shards))
         for s in shards:
-            measure(f"{stage}:apply", w.apply, g.index, s, pos.get(s.index))
+            measure(f"{stage}:apply", w.apply, g.index, s, n_parts, pos.get(s.index))
     tracemalloc.stop()
     return {"peak_bytes": peaks, "spill_bytes": spill}
 

@@ -26,7 +26,8 @@ from curation.operators import operator_class
 from curation.run import lock, manifest, record
 from curation.run.commit import (committed, committed_names, read_json, remove_temporaries, write_bytes_atomic,
                                   write_json_atomic)
-from curation.run.layout import RunLayout
+from curation.run import spill
+from curation.run.layout import SPILL, RunLayout
 
 #: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
 #: combine call holds. Derived from the input size only, so the output never depends on workers.
@@ -217,7 +218,8 @@ def _finalize_global(layout: RunLayout, group: Group) -> None:
     summaries = [read_json(layout.fs, i.path)
                  for i in committed(layout.fs, layout.summaries_dir(stage), suffix=".json")
                  if fsx.basename(i.path)[: -len(".json")] in names]  # sorted by shard
-    result = op.finalize(summaries, load_decisions(layout, stage), layout.uri)
+    result = op.finalize(summaries, load_decisions(layout, stage, read_json(layout.fs, layout.parts_meta(stage))["parts"]),
+                         layout.uri)
     manifest.merge(layout, result)  # the mix: a whole manifest; a later stage (tokenize): its sections
 
 
@@ -320,7 +322,8 @@ def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConf
         write_json_atomic(fs, meta, {"parts": n_parts})
     op_cls = operator_class(group.stages[0].op)
     pos = _positions(layout, previous, shards) if op_cls.wants_positions else {}
-    collected = committed_names(fs, layout.collect_dir(stage))
+    n_shards = len(shards)
+    collected = committed_names(fs, layout.collect_dir(stage), SPILL)
     need_collect = [s for s in shards if s.name not in collected]
     p = StageProgress(f"{stage}:collect", len(shards), len(shards) - len(need_collect), enabled=opts.progress, layout=layout)
     _dispatch(ray, pool, [(f"shard {s.name}", "collect", (group.index, s, n_parts, pos.get(s.index)))
@@ -328,31 +331,31 @@ def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConf
     source = "collect"
     for r in range(op_cls.max_rounds):  # optional extra rounds (GlobalOperator.iterate), until no change
         folder = layout.round_dir(stage, r)
-        have = committed_names(fs, folder)
-        need = [i for i in range(n_parts) if fsx.basename(layout.round_part(stage, r, i))[:-8] not in have]
+        have = committed_names(fs, folder, SPILL)
+        need = [i for i in range(n_parts) if fsx.basename(layout.round_part(stage, r, i))[: -len(SPILL)] not in have]
         p = StageProgress(f"{stage}:round {r}", n_parts, n_parts - len(need), enabled=opts.progress, layout=layout)
-        _dispatch(ray, pool, [(f"partition {i}", "iterate", (group.index, i, r, n_parts)) for i in need],
-                  p, f"stage {stage} (round {r})")
+        results = _dispatch(ray, pool, [(f"partition {i}", "iterate", (group.index, i, r, n_parts, n_shards))
+                                        for i in need], p, f"stage {stage} (round {r})")
         source = fsx.basename(folder)
-        if not any(_changed(layout, layout.round_part(stage, r, i)) for i in range(n_parts)):
+        # the calls just made say whether they changed anything; parts done before a resume, their file's header
+        ran = {res["part"]: res["changed"] for res in results}
+        if not any(ran[i] if i in ran else _changed(layout, layout.round_part(stage, r, i)) for i in range(n_parts)):
             break
     else:
         if op_cls.max_rounds:
             raise RunError(f"stage {stage} did not converge in {op_cls.max_rounds} rounds")
-    decided = {i.path for i in committed(fs, layout.decisions_dir(stage), prefix="p-")}
+    decided = {i.path for i in committed(fs, layout.decisions_dir(stage), prefix="p-", suffix=SPILL)}
     need_combine = [i for i in range(n_parts) if layout.decision(stage, i) not in decided]
     p = StageProgress(f"{stage}:combine", n_parts, n_parts - len(need_combine), enabled=opts.progress, layout=layout)
-    _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i, source)) for i in need_combine],
-              p, f"stage {stage} (combine)")
+    _dispatch(ray, pool, [(f"partition {i}", "combine", (group.index, i, source, n_parts, n_shards))
+                          for i in need_combine], p, f"stage {stage} (combine)")
     p = StageProgress(f"{stage}:apply", len(shards), len(shards) - len(todo), enabled=opts.progress, layout=layout)
-    _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s, pos.get(s.index))) for s in todo],
+    _dispatch(ray, pool, [(f"shard {s.name}", "apply", (group.index, s, n_parts, pos.get(s.index))) for s in todo],
               p, f"stage {stage} (apply)")
 
 
 def _changed(layout: RunLayout, path: str) -> bool:
-    import pyarrow.parquet as pq
-
-    return (pq.read_schema(path, filesystem=layout.fs).metadata or {}).get(b"changed", b"1") != b"0"
+    return bool(spill.read_meta(layout.fs, path).get("changed", True))
 
 
 def _positions(layout: RunLayout, previous: Group, shards: list[Shard]) -> dict[int, tuple[int, int]]:

@@ -14,19 +14,18 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from curation import schema
 from curation.config import PipelineConfig
-from curation.run.commit import StagedParquet, committed, write_json_atomic, write_table_atomic
+from curation.run.commit import StagedParquet, write_json_atomic, write_table_atomic
+from curation.run import spill
 from curation.run.layout import RunLayout
 from curation.engine.plan import Group, build_operator, plan_groups
 from curation.io import fs as fsx
 from curation.io.sources import READ_STAGE, Shard, read_shard
 from curation.operators.base import KEY, SHARD, OpResult
 
-PART = "_part"
 STATS_SCHEMA = pa.schema(
     [
         ("stage", pa.string()),
@@ -226,6 +225,10 @@ class ShardWorker:
         return self._run_chain(group, shard, steps)
 
     # -- global groups -----------------------------------------------------------------------
+    # A global stage is a sort-based shuffle (curation/run/spill.py): collect writes one spill
+    # file per shard, grouped by key partition; a round or combine call for partition p reads
+    # only p's slice of each file; combine's decisions are spilled by shard, so an apply reads
+    # only its own shard's slice of each decision file.
     def collect(self, group_index: int, shard: Shard, n_parts: int, position: tuple | None = None) -> dict:
         group = self.groups[group_index]
         stage = group.stages[0]
@@ -234,84 +237,82 @@ class ShardWorker:
             op.begin_shard(shard.index, *position)
         tables = [op.collect(t) for t in self._previous_output(group, shard) if t.num_rows]
         tables = [t for t in tables if t.num_rows]
-        out = self.layout.collected(stage.name, shard.name)
         if tables:
             rows = pa.concat_tables(tables, promote_options="permissive")
             if KEY not in rows.column_names:
                 raise TypeError(f"{stage.name}.collect must return a '{KEY}' column")
-            keys = rows.column(KEY).cast(pa.uint64())
-            rows = rows.append_column(SHARD, pa.array([shard.index] * rows.num_rows, pa.int32()))
-            rows = rows.append_column(PART, _mod(keys, n_parts))
-            rows = rows.sort_by([(PART, "ascending")])
+            rows = rows.append_column(SHARD, pa.array(np.full(rows.num_rows, shard.index, np.int32)))
         else:
-            rows = pa.table({KEY: pa.array([], pa.uint64()), SHARD: pa.array([], pa.int32()),
-                             PART: pa.array([], pa.int32())})
-        write_table_atomic(self.layout.fs, rows, out, self.cfg.output.compression)
+            rows = pa.table({KEY: pa.array([], pa.uint64()), SHARD: pa.array([], pa.int32())})
+        spill.write(self.layout.fs, self.layout.collected(stage.name, shard.name), rows,
+                    _parts(rows.column(KEY), n_parts), n_parts)
         return {"shard": shard.name, "rows": rows.num_rows}
 
-    def iterate(self, group_index: int, part: int, round_: int, n_parts: int) -> dict:
+    def _spill_source(self, stage: str, source: str, n_parts: int, n_shards: int) -> list[str]:
+        return self.layout.spill_files(stage, source, n_shards if source == "collect" else n_parts)
+
+    def iterate(self, group_index: int, part: int, round_: int, n_parts: int, n_shards: int) -> dict:
         """One extra round (``GlobalOperator.iterate``) over a key partition of the previous
         round's rows (round 0: the collected rows); its rows are re-partitioned by their ``key``."""
         stage = self.groups[group_index].stages[0]
         op = self._op(stage)
-        source = self.layout.collect_dir(stage.name) if round_ == 0 else self.layout.round_dir(stage.name, round_ - 1)
-        rows = _partition_rows(self.layout, source, part)
+        source = "collect" if round_ == 0 else f"round-{round_ - 1:03d}"
+        rows = spill.read_part(self.layout.fs, self._spill_source(stage.name, source, n_parts, n_shards), part, n_parts)
         out, changed = op.iterate(rows, round_)
         if KEY not in out.column_names:
             raise TypeError(f"{stage.name}.iterate must return a '{KEY}' column")
-        out = out.append_column(PART, _mod(out.column(KEY).cast(pa.uint64()), n_parts)).sort_by([(PART, "ascending")])
-        out = out.replace_schema_metadata({**(out.schema.metadata or {}), b"changed": b"1" if changed else b"0"})
-        write_table_atomic(self.layout.fs, out, self.layout.round_part(stage.name, round_, part),
-                           self.cfg.output.compression)
+        spill.write(self.layout.fs, self.layout.round_part(stage.name, round_, part), out,
+                    _parts(out.column(KEY), n_parts), n_parts, meta={"changed": bool(changed)})
         return {"part": part, "rows": rows.num_rows, "out": out.num_rows, "changed": bool(changed)}
 
-    def combine(self, group_index: int, part: int, source: str = "collect") -> dict:
+    def combine(self, group_index: int, part: int, source: str, n_parts: int, n_shards: int) -> dict:
         stage = self.groups[group_index].stages[0]
         op = self._op(stage)
-        rows = _partition_rows(self.layout, self.layout.spill_dir(stage.name, source), part)
+        rows = spill.read_part(self.layout.fs, self._spill_source(stage.name, source, n_parts, n_shards), part, n_parts)
         decisions = op.combine(rows)
-        if SHARD in decisions.column_names:
-            decisions = decisions.sort_by([(SHARD, "ascending")])
-        write_table_atomic(self.layout.fs, decisions, self.layout.decision(stage.name, part), self.cfg.output.compression)
+        path = self.layout.decision(stage.name, part)
+        if SHARD in decisions.column_names:  # routed to shards: spilled by shard index
+            to = decisions.column(SHARD).to_numpy(zero_copy_only=False)
+            if len(to) and (to.min() < 0 or to.max() >= n_shards):
+                raise ValueError(f"{stage.name}.combine routed a decision to a shard outside [0, {n_shards})")
+            spill.write(self.layout.fs, path, decisions, to, n_shards, meta={"routed": True})
+        else:  # broadcast: every apply reads all of it
+            spill.write(self.layout.fs, path, decisions, np.zeros(decisions.num_rows, np.int64), 1,
+                        meta={"routed": False})
         return {"part": part, "rows": rows.num_rows, "decisions": decisions.num_rows}
 
-    def apply(self, group_index: int, shard: Shard, position: tuple | None = None) -> dict:
+    def apply(self, group_index: int, shard: Shard, n_parts: int, position: tuple | None = None) -> dict:
         group = self.groups[group_index]
         stage = group.stages[0]
         op = self._op(stage)
         if position is not None:
             op.begin_shard(shard.index, *position)
-        decisions = load_decisions(self.layout, stage.name, shard.index)
+        decisions = load_decisions(self.layout, stage.name, n_parts, shard.index)
         outputs = op.shard_outputs if hasattr(op, "shard_outputs") else None
         return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))], outputs)
 
 
-def _mod(values, n: int) -> pa.Array:
-    arr = values.to_numpy().astype(np.uint64)
-    return pa.array((arr % np.uint64(n)).astype(np.int32))
+def _parts(keys, n: int) -> np.ndarray:
+    """The key partition of each row: ``key mod n`` (keys are uint64 hashes)."""
+    arr = keys.cast(pa.uint64()).to_numpy(zero_copy_only=False).astype(np.uint64)
+    return (arr % np.uint64(n)).astype(np.int64)
 
 
-def _partition_rows(layout: RunLayout, folder: str, part: int) -> pa.Table:
-    """The rows of one key partition from every spill file in ``folder``."""
-    files = [i.path for i in committed(layout.fs, folder)]
-    return _dataset(layout, files).to_table(filter=ds.field(PART) == part).drop_columns([PART])
-
-
-def _dataset(layout: RunLayout, files: list[str]) -> ds.Dataset:
-    """A dataset over spill files whose schemas may differ (an empty shard has fewer columns)."""
-    unified = pa.unify_schemas([pq.read_schema(f, filesystem=layout.fs) for f in files], promote_options="permissive")
-    return ds.dataset(files, schema=unified, format="parquet", filesystem=layout.fs)
-
-
-def load_decisions(layout: RunLayout, stage: str, shard_index: int | None = None) -> pa.Table:
-    """The decisions routed to one shard (rows with its ``_shard``), or all of them (broadcast,
-    or ``shard_index`` None)."""
-    files = [i.path for i in committed(layout.fs, layout.decisions_dir(stage), prefix="p-")]
-    if not files:
-        return pa.table({})
-    dataset = _dataset(layout, files)
+def load_decisions(layout: RunLayout, stage: str, n_parts: int, shard_index: int | None = None,
+                   stats: spill.SpillStats | None = None) -> pa.Table:
+    """The decisions routed to one shard (its slice of each partition's decision file, plus any
+    broadcast decisions), or all of them (``shard_index`` None), partitions in order."""
+    fs = layout.fs
+    paths = [layout.decision(stage, p) for p in range(n_parts)]
     if shard_index is None:
-        return dataset.to_table()
-    if SHARD in dataset.schema.names:
-        return dataset.to_table(filter=ds.field(SHARD) == shard_index)
-    return dataset.to_table()
+        return spill.read_all(fs, paths, stats)
+    stats = stats if stats is not None else spill.SpillStats()
+    tables = []
+    for path in paths:
+        with spill.SpillFile(fs, path, stats) as f:
+            t = f.part(shard_index) if f.meta().get("routed") else f.all()
+        if t is not None and t.num_rows:
+            tables.append(t)
+    if tables:
+        return pa.concat_tables(tables, promote_options="permissive")
+    return spill.unified_schema(fs, paths, stats).empty_table()

@@ -154,9 +154,9 @@ def committed(fs: pafs.FileSystem, folder: str, prefix: str = "part-", suffix: s
     return out
 
 
-def committed_names(fs: pafs.FileSystem, folder: str) -> set[str]:
-    """Shard names (``part-00003``) with a committed Parquet file in ``folder``."""
-    return {posixpath.basename(i.path)[: -len(".parquet")] for i in committed(fs, folder)}
+def committed_names(fs: pafs.FileSystem, folder: str, suffix: str = ".parquet") -> set[str]:
+    """Shard names (``part-00003``) with a committed file in ``folder`` (Parquet, or ``suffix``)."""
+    return {posixpath.basename(i.path)[: -len(suffix)] for i in committed(fs, folder, suffix=suffix)}
 
 
 def remove_temporaries(fs: pafs.FileSystem, root: str) -> int:

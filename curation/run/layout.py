@@ -7,7 +7,7 @@
 <output>/NN-<stage>/part-XXXXX.parquet     kept documents after group NN (named by its last stage)
 <output>/rejected/<stage>/part-XXXXX.parquet
 <output>/stats/<stage>/part-XXXXX.parquet
-<output>/_work/<stage>/...                 spill files of global stages (removed when the run ends)
+<output>/_work/<stage>/...                 spill files of global stages (spill.py; removed when the run ends)
 <output>/mix/part-XXXXX.parquet, anneal/part-XXXXX.parquet, manifest.json   (manifest.py)
 <output>/tokens/<phase>/                   token shards (the tokenize stage; paths: tokens.py)
 <output>/logs/                             log files
@@ -39,6 +39,8 @@ LOGS = "logs"
 #: a stage group's output folder: two digits, a dash, the name of its last stage
 GROUP_DIR = re.compile(r"^(\d+)-(.+)$")
 PART = "part-{:05d}"
+#: the suffix of a global stage's spill files (curation/run/spill.py)
+SPILL = ".spill"
 
 
 class RunLayout:
@@ -159,13 +161,13 @@ class RunLayout:
         return self.path(WORK, stage, "collect")
 
     def collected(self, stage: str, shard: str) -> str:
-        return self.path(WORK, stage, "collect", f"{shard}.parquet")
+        return self.path(WORK, stage, "collect", f"{shard}{SPILL}")
 
     def round_dir(self, stage: str, round_: int) -> str:
         return self.path(WORK, stage, f"round-{round_:03d}")
 
     def round_part(self, stage: str, round_: int, part: int) -> str:
-        return posixpath.join(self.round_dir(stage, round_), f"{PART.format(part)}.parquet")
+        return posixpath.join(self.round_dir(stage, round_), f"{PART.format(part)}{SPILL}")
 
     def spill_dir(self, stage: str, source: str) -> str:
         """``collect`` or ``round-NNN``: where a combine reads its rows from."""
@@ -173,11 +175,17 @@ class RunLayout:
             raise ValueError(f"unknown spill folder {source!r}")
         return self.path(WORK, stage, source)
 
+    def spill_files(self, stage: str, source: str, n: int) -> list[str]:
+        """The ``n`` spill files a reducer reads from ``source``: one per shard (``collect``) or
+        per partition of the previous round. Named, not listed: no listing per reducer."""
+        folder = self.spill_dir(stage, source)
+        return [posixpath.join(folder, f"{PART.format(i)}{SPILL}") for i in range(n)]
+
     def decisions_dir(self, stage: str) -> str:
         return self.path(WORK, stage, "decisions")
 
     def decision(self, stage: str, part: int) -> str:
-        return self.path(WORK, stage, "decisions", f"p-{part:05d}.parquet")
+        return self.path(WORK, stage, "decisions", f"p-{part:05d}{SPILL}")
 
     def summary(self, stage: str, shard: str) -> str:
         """A per-shard summary a stage's apply step leaves for the driver (mix: manifest figures)."""

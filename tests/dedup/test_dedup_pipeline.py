@@ -157,7 +157,7 @@ def test_crash_in_apply_resumes_after_the_rounds(run2, inputs, tmp_path):
     with pytest.raises(RunError, match="minhash_dedup"):
         run_pipeline(parse_pipeline(PIPELINE), inputs[0], str(out),
                      RunOptions(workers=2, progress=False, fault="crash:minhash_dedup:1"))
-    assert list((out / "_work" / "minhash_dedup").glob("round-*/part-*.parquet"))
+    assert list((out / "_work" / "minhash_dedup").glob("round-*/part-*.spill"))
     _run(inputs[0], out, 2)
     for sub in ("04-line_dedup", "rejected/minhash_dedup", "rejected/line_dedup"):
         a = sorted((run2 / sub).glob("*.parquet"))
