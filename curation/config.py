@@ -8,6 +8,8 @@ input:                     # how inputs are cut and read (all optional)
   max_record_bytes: 67108864
 output:
   keep_rejected_text: true # rejected rows keep the extracted text (never the html)
+shuffle:
+  partitions: 512          # hash partitions of every global stage (default: 8 per GiB of its input)
 stages:
   - op: extract            # an operator from curation.operators.REGISTRY
     name: extract          # optional; defaults to op; unique; a plain identifier (folder names)
@@ -69,6 +71,20 @@ class OutputConfig(BaseModel):
         return name
 
 
+class ShuffleConfig(BaseModel):
+    """The hash partitions of every global stage (url_dedup, minhash_dedup, mix, ...).
+
+    ``partitions`` unset (the default): derived from the stage's input size, 8 per GiB and at
+    least 4 (``curation.engine.runner.PARTS_PER_GIB``, ``MIN_PARTS``), so a combine call holds
+    about 128 MiB of input's keys. Set: that many partitions for every global stage. The documents
+    kept and the mix never depend on it (tests/engine/test_shuffle_option.py); the token order
+    does (docs/tokens.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: At most 1,000,000: each spill file holds an index of 8 bytes per partition.
+    partitions: int | None = Field(None, gt=0, le=1_000_000)
+
+
 class StageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     op: str
@@ -88,6 +104,7 @@ class PipelineConfig(BaseModel):
     name: str = "pipeline"
     input: InputConfig = Field(default_factory=InputConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    shuffle: ShuffleConfig = Field(default_factory=ShuffleConfig)
     stages: list[StageConfig]
 
     @model_validator(mode="after")

@@ -30,7 +30,8 @@ from curation.run import spill
 from curation.run.layout import SPILL, RunLayout
 
 #: Key partitions of a global stage per GiB of its input (at least ``MIN_PARTS``): bounds the rows a
-#: combine call holds. Derived from the input size only, so the output never depends on workers.
+#: combine call holds. Derived from the input size only, so the output never depends on workers;
+#: the pipeline's ``shuffle: {partitions: N}`` overrides it.
 PARTS_PER_GIB = 8
 MIN_PARTS = 4
 #: On an error, how long to wait for the shards already running to commit before stopping.
@@ -314,7 +315,7 @@ def _run_global_group(ray, pool, layout, group: Group, shards, cfg: PipelineConf
     fs = layout.fs
     previous = plan_groups(cfg)[group.index - 1]
     in_bytes = sum(i.size for i in committed(fs, layout.kept_dir(previous.name)))
-    n_parts = max(MIN_PARTS, int(PARTS_PER_GIB * in_bytes / (1 << 30)) + 1)
+    n_parts = cfg.shuffle.partitions or max(MIN_PARTS, int(PARTS_PER_GIB * in_bytes / (1 << 30)) + 1)
     meta = layout.parts_meta(stage)
     if fsx.exists(fs, meta):
         n_parts = read_json(fs, meta)["parts"]
