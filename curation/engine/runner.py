@@ -5,9 +5,10 @@ each holding a :class:`~curation.engine.worker.ShardWorker` so operators (and mo
 once per worker; the driver hands out one shard at a time to whichever actor is free. Map groups
 run shard by shard; a global group runs collect (per shard) -> combine (per key partition) ->
 apply (per shard). Anything already committed is skipped, so re-running a crashed run resumes.
-Actors restart when their process dies and the interrupted call is retried (``max_restarts``,
-``max_task_retries``); an exception raised by an operator is not retried: it stops the run with
-the stage and shard named.
+An actor whose process or node dies is not restarted by Ray: the driver hands its call to a
+live actor (at most ``MAX_CALL_RETRIES`` times, the reason printed) and starts a replacement
+where the cluster has room, so the run goes on when the cluster shrinks. An exception raised by
+an operator is not retried: it stops the run with the stage and shard named.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from curation.run.layout import SPILL, RunLayout
 #: the pipeline's ``shuffle: {partitions: N}`` overrides it.
 PARTS_PER_GIB = 8
 MIN_PARTS = 4
+#: A call whose worker (actor or node) died is retried on a live worker at most this many times.
+MAX_CALL_RETRIES = 3
 #: On an error, how long to wait for the shards already running to commit before stopping.
 DRAIN_TIMEOUT_S = 600
 
@@ -171,6 +174,14 @@ def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shard
     return layout
 
 
+class _ActorList(list):
+    """A pool of actors, with ``replace()``: a new actor for a dead one, or None."""
+
+    def __init__(self, actors, replace):
+        super().__init__(actors)
+        self.replace = replace
+
+
 class _Pools:
     """Long-lived worker actors: a CPU pool for every group, and - only when the cluster has GPUs -
     a pool with one GPU per actor for groups holding a model-bearing operator (``uses_model``)."""
@@ -188,8 +199,19 @@ class _Pools:
     def _start(self, n: int, **resources) -> list:
         if self.env:  # the driver's storage settings reach the workers (endpoint, region, credentials)
             resources["runtime_env"] = {"env_vars": self.env}
-        actor = self.ray.remote(ShardWorker).options(max_restarts=-1, max_task_retries=3, **resources)
-        return [actor.remote(*self.args) for _ in range(n)]
+        # no restarts by Ray: a restarted actor waits for a CPU that a lost node took with it, and
+        # its call is never handed to a live actor; _dispatch retries lost calls itself
+        actor = self.ray.remote(ShardWorker).options(max_restarts=0, max_task_retries=0, **resources)
+        need = {k: v for k, v in (("CPU", resources.get("num_cpus", 0)), ("GPU", resources.get("num_gpus", 0))) if v}
+
+        def replace():
+            """A new actor for a dead one, only where the cluster has room now (else the pool shrinks)."""
+            free = self.ray.available_resources()
+            if all(free.get(k, 0) >= v for k, v in need.items()):
+                return actor.remote(*self.args)
+            return None
+
+        return _ActorList([actor.remote(*self.args) for _ in range(n)], replace)
 
     def for_group(self, group: Group) -> list:
         if self.gpu_workers and any(operator_class(s.op).uses_model for s in group.stages):
@@ -224,24 +246,50 @@ def _finalize_global(layout: RunLayout, group: Group) -> None:
     manifest.merge(layout, result)  # the mix: a whole manifest; a later stage (tokenize): its sections
 
 
+def _lost_worker(ray, e: BaseException) -> bool:
+    """An actor (or its node) died under a call - not an operator's exception."""
+    return isinstance(e, (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError))
+
+
 def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
-    """Run ``calls`` (a list of (label, method name, args)) on the actor pool, one at a time each."""
+    """Run ``calls`` (a list of (label, method name, args)) on the actor pool, one at a time each.
+
+    A call whose actor died (the process was killed, or its node was lost) is handed to a live
+    actor, at most ``MAX_CALL_RETRIES`` times, the reason printed; the dead actor leaves ``pool``
+    (the list is shared with :class:`_Pools`) and ``replace()`` may start a new one where the
+    cluster has room. Calls write under temporary names and commit by a rename, so nothing a
+    dead actor half-wrote is read. An operator's exception stops the run, naming where."""
     pending = list(calls)
     running: dict = {}
     idle = list(pool)
+    retries: dict[str, int] = {}
     results = []
     while pending or running:
         while idle and pending:
             actor = idle.pop()
             label, method, args = pending.pop(0)
-            running[getattr(actor, method).remote(*args)] = (actor, label)
+            running[getattr(actor, method).remote(*args)] = (actor, (label, method, args))
+        if not running:
+            raise RunError(f"{what}: no live worker left in the cluster")
         done, _ = ray.wait(list(running), num_returns=1)
         ref = done[0]
-        actor, label = running.pop(ref)
+        actor, call = running.pop(ref)
+        label = call[0]
         try:
             result = ray.get(ref)
-        except Exception as e:  # an operator raised: stop, naming where
+        except Exception as e:
             cause = getattr(e, "cause", None) or e
+            if _lost_worker(ray, e) and retries.get(label, 0) < MAX_CALL_RETRIES:
+                retries[label] = retries.get(label, 0) + 1
+                print(f"curation: {what}: lost the worker running {label} ({type(e).__name__}); "
+                      f"retrying on a live worker ({retries[label]}/{MAX_CALL_RETRIES})", file=sys.stderr, flush=True)
+                if actor in pool:
+                    pool.remove(actor)
+                    fresh = pool.replace() if hasattr(pool, "replace") else None
+                    if fresh is not None:
+                        idle.append(fresh)
+                pending.insert(0, call)
+                continue
             _drain(ray, running)
             raise RunError(f"{what} failed on {label}: {type(cause).__name__}: {cause}") from e
         idle.append(actor)
