@@ -28,7 +28,8 @@ class DomainParams(Params):
 class Domain(MapOperator):
     name = "domain"
     Params = DomainParams
-    uses_model = True
+    uses_model = True  # fastText on CPU: num_gpus stays 0, so it never moves a fused group to GPU actors
+    provides = ("domain", "domain_score", "topic", "topic_score")
 
     def setup(self) -> None:
         from curation.classifiers import models_dir as md
