@@ -9,8 +9,6 @@ stage and the column (a ``mix`` with no ``domain`` stage before it would label e
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from curation import schema
 from curation.operators.base import Operator
 
@@ -22,26 +20,17 @@ class MissingColumn(ValueError):
     """A stage requires a column that no stage before it provides."""
 
 
-def providers(ops: Iterable[tuple[str, Operator]]) -> dict[str, str]:
-    """Which stage first provides each column (``read`` for the document columns)."""
-    out = {c: "read" for c in READ_COLUMNS}
-    for name, op in ops:
-        for c in op.provides:
-            out.setdefault(c, name)
-    return out
-
-
 def check_chain(ops: list[tuple[str, Operator]]) -> None:
     """Raise :class:`MissingColumn` for the first stage whose ``requires`` are not met by the
     columns the readers and the stages before it give; ``ops`` is (stage name, operator) in order."""
     available = set(READ_COLUMNS)
-    later = providers(ops)
-    for name, op in ops:
+    for i, (name, op) in enumerate(ops):
         missing = [c for c in op.requires if c not in available]
         if missing:
             col = missing[0]
-            if col in later and later[col] != "read":
-                hint = f"stage {later[col]!r}, which provides it, comes after it: move it before"
+            later = [n for n, o in ops[i + 1:] if col in o.provides]
+            if later:
+                hint = f"stage {later[0]!r}, which provides it, comes after it: move it before"
             else:
                 hint = f"add a stage that provides it before {name!r}"
             raise MissingColumn(f"stage {name!r} requires column {col!r}, which no stage before it provides ({hint})")
