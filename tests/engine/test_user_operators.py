@@ -154,3 +154,14 @@ def test_a_cpu_stage_after_a_gpu_stage_runs_on_cpu_actors(user_dir, tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads(r.stdout.strip().splitlines()[-1]) == {"gpu": ["0"], "cpu": [""]}
+
+
+def test_examples_run(tmp_path, sample_dir):
+    """examples/run_pipeline.py (the Python API over examples/pipeline.yaml and its user filter)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_ADDRESS")}
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "run_pipeline.py"), str(sample_dir / "warc"),
+                        str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    st = json.loads(r.stdout.strip().splitlines()[-1])
+    assert st["in"] > 50 and st["in"] == st["kept"] + st["rejected"]
+    assert set(st["reasons"]) <= {"lorem_ipsum"}

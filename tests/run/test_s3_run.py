@@ -6,6 +6,7 @@ the same batches from the s3 run as from the local one."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -23,11 +24,12 @@ def tokenizer(tmp_path_factory) -> str:
     from curation.classifiers import models_dir as md
 
     root = tmp_path_factory.mktemp("tok")
+    md.train_one(root, "domain")  # the mix requires a domain column (declared; checked when the pipeline is read)
     return md.train_tokenizer(root, vocab_size=512)["tokenizer"]
 
 
 def pipeline(tokenizer: str):
-    """Three WARC shards through extraction, URL dedup (a global stage), the mix (per-shard
+    """Three WARC shards through extraction, URL dedup (a global stage), domain labels, the mix (per-shard
     mix/ and anneal/ files written by the workers, manifest merged on the driver) and tokenize
     (token files and index parts written by the workers, the manifest's tokens section)."""
     return parse_pipeline({
@@ -35,6 +37,7 @@ def pipeline(tokenizer: str):
         "input": {"shard_max_bytes": 150_000, "batch_docs": 50},
         "stages": [{"op": "extract", "engine": "resiliparse", "min_chars": 200},
                    {"op": "url_dedup"},
+                   {"op": "domain", "models": str(Path(tokenizer).parent), "auto_train": False},
                    {"op": "mix", "tokenizer": tokenizer, "target": {"general": 1.0}},
                    {"op": "tokenize", "tokenizer": tokenizer}],
     })
