@@ -162,7 +162,7 @@ def test_evaluate_sources_read_an_s3_run(remote):
         assert got and got == texts(remote["local"] + suffix)[1], suffix
         assert src.run.uri == remote["s3"] and all(p.uri.startswith("s3://") for p in src.parts)
     assert sources.resolve(remote["s3"]).kind == "mix"
-    assert sources.mix_pool(remote["s3"]).stage == "url_dedup"
+    assert sources.mix_pool(remote["s3"]).stage == "domain"
 
 
 def test_crash_then_resume_with_one_worker_gives_the_two_worker_bytes(remote):
