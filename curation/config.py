@@ -11,8 +11,8 @@ output:
 shuffle:
   partitions: 512          # hash partitions of every global stage (default: 8 per GiB of its input)
 stages:
-  - op: extract            # an operator from curation.operators.REGISTRY
-    name: extract          # optional; defaults to op; unique; a plain identifier (folder names)
+  - op: extract            # an operator from curation.operators.REGISTRY, or module:Class (your own)
+    name: extract          # optional; defaults to op (module:Class: the class's `name`); unique; a plain identifier
     engine: trafilatura    # every other key is a parameter of the operator, validated by it
 ```
 """
@@ -26,7 +26,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from curation.operators import operator_class
+from curation.operators import is_user_op, operator_class
+from curation.operators.columns import MissingColumn, check_chain
 
 
 class ConfigError(ValueError):
@@ -123,18 +124,27 @@ def _stage_from_yaml(i: int, raw: Any) -> StageConfig:
         raise ConfigError(f"stages[{i}]: expected a mapping with an 'op' key, got {raw!r}")
     raw = dict(raw)
     op = raw.pop("op")
-    name = raw.pop("name", op)
-    if not isinstance(name, str) or not STAGE_NAME.fullmatch(name):
-        raise ConfigError(f"stages[{i}].name: {name!r} {_STAGE_NAME_RULE}")
+    if not isinstance(op, str):
+        raise ConfigError(f"stages[{i}].op: expected an operator name or module:Class, got {op!r}")
     try:
         cls = operator_class(op)
     except KeyError as e:
         raise ConfigError(f"stages[{i}].op: {e.args[0]}") from None
+    name = raw.pop("name", _user_stage_name(cls) if is_user_op(op) else op)
+    if not isinstance(name, str) or not STAGE_NAME.fullmatch(name):
+        raise ConfigError(f"stages[{i}].name: {name!r} {_STAGE_NAME_RULE}")
     try:
         params = cls.Params(**raw)
     except ValidationError as e:
         raise ConfigError(f"stages[{i}] ({name}): " + _explain(e)) from None
     return StageConfig(op=op, name=name, params=params.model_dump(mode="json"))
+
+
+def _user_stage_name(cls) -> str:
+    """A user operator's default stage name: its ``name``, else its class name in snake_case."""
+    if cls.name != "operator":
+        return cls.name
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
 def _explain(e: ValidationError) -> str:
@@ -154,11 +164,22 @@ def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineConfig:
         raise ConfigError(f"{source}: field 'stages': expected a non-empty list of stages")
     try:
         data["stages"] = [_stage_from_yaml(i, s) for i, s in enumerate(stages)]
-        return PipelineConfig(**data)
+        cfg = PipelineConfig(**data)
+        check_columns(cfg)
+        return cfg
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
     except ValidationError as e:
         raise ConfigError(f"{source}: {_explain(e)}") from None
+
+
+def check_columns(cfg: PipelineConfig) -> None:
+    """Every stage's required columns come from the readers or a stage before it (ConfigError)."""
+    ops = [(s.name, operator_class(s.op)(s.params, stage=s.name)) for s in cfg.stages]
+    try:
+        check_chain(ops)
+    except MissingColumn as e:
+        raise ConfigError(str(e)) from None
 
 
 def load_pipeline(path: str | Path) -> PipelineConfig:

@@ -1,4 +1,6 @@
-"""Turn a pipeline's stages into groups: runs of map operators are fused; globals stand alone."""
+"""Turn a pipeline's stages into groups: runs of map operators on the same resources are fused;
+globals stand alone. A change of declared resources (``num_cpus``/``num_gpus``) starts a new group,
+so a CPU stage beside a GPU scorer never runs on (or holds) a GPU actor."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ class Group:
     kind: str  # "map" or "global"
     stages: tuple[StageConfig, ...]
     reads_input: bool  # the first group reads the raw inputs (and accounts the "read" stage)
+
+    @property
+    def num_gpus(self) -> float:
+        """GPUs per worker of this group (its stages all declare the same)."""
+        return max((operator_class(s.op).num_gpus for s in self.stages), default=0)
 
     @property
     def name(self) -> str:
@@ -37,15 +44,23 @@ def plan_groups(cfg: PipelineConfig) -> list[Group]:
             current.clear()
 
     for stage in cfg.stages:
-        if issubclass(operator_class(stage.op), GlobalOperator):
+        cls = operator_class(stage.op)
+        if issubclass(cls, GlobalOperator):
             flush()
             if not groups:  # a global first stage still needs the input read: an empty map group
                 groups.append(Group(0, "map", (), True))
             groups.append(Group(len(groups), "global", (stage,), False))
         else:
+            if current and resources(operator_class(current[-1].op)) != resources(cls):
+                flush()
             current.append(stage)
     flush()
     return groups
+
+
+def resources(cls) -> tuple[float, float]:
+    """What one worker of a stage needs: (num_cpus, num_gpus)."""
+    return cls.num_cpus, cls.num_gpus
 
 
 def build_operator(stage: StageConfig):

@@ -23,7 +23,7 @@ from curation.engine.progress import StageProgress
 from curation.engine.worker import ShardWorker, load_decisions
 from curation.io import fs as fsx
 from curation.io.sources import READ_STAGE, Shard, file_size, plan_shards
-from curation.operators import operator_class
+from curation.operators import operator_class, user_module_paths
 from curation.run import lock, manifest, record
 from curation.run.commit import (committed, committed_names, read_json, remove_temporaries, write_bytes_atomic,
                                   write_json_atomic)
@@ -151,7 +151,7 @@ def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shard
         config = cfg.model_dump(mode="json")
         remote = not layout.is_local or any(not fsx.is_local(p) for p in inputs)
         pools = _Pools(ray, config, layout.uri, opts.fault, workers, min(gpus, len(shards) or 1),
-                       fsx.storage_env() if remote else None)
+                       {**(fsx.storage_env() if remote else {}), **_user_module_env(cfg)})
         if opts.progress:
             print(f"curation: {len(shards)} shards, {workers} workers"
                   + (f" (+{pools.gpu_workers} GPU workers for model stages)" if pools.gpu_workers else "")
@@ -184,7 +184,8 @@ class _ActorList(list):
 
 class _Pools:
     """Long-lived worker actors: a CPU pool for every group, and - only when the cluster has GPUs -
-    a pool with one GPU per actor for groups holding a model-bearing operator (``uses_model``)."""
+    a pool with one GPU per actor for groups whose stages declare ``num_gpus`` (fusion keeps a
+    group's stages on the same resources: :func:`curation.engine.plan.plan_groups`)."""
 
     def __init__(self, ray, config: dict, root: str, fault: str | None, cpu_workers: int, gpu_workers: int,
                  env: dict | None = None):
@@ -197,7 +198,7 @@ class _Pools:
         self.gpu: list = []
 
     def _start(self, n: int, **resources) -> list:
-        if self.env:  # the driver's storage settings reach the workers (endpoint, region, credentials)
+        if self.env:  # the driver's storage settings (endpoint, region, credentials) and user modules' folders
             resources["runtime_env"] = {"env_vars": self.env}
         # no restarts by Ray: a restarted actor waits for a CPU that a lost node took with it, and
         # its call is never handed to a live actor; _dispatch retries lost calls itself
@@ -214,7 +215,7 @@ class _Pools:
         return _ActorList([actor.remote(*self.args) for _ in range(n)], replace)
 
     def for_group(self, group: Group) -> list:
-        if self.gpu_workers and any(operator_class(s.op).uses_model for s in group.stages):
+        if self.gpu_workers and group.num_gpus:
             if not self.gpu:
                 self.gpu = self._start(self.gpu_workers, num_cpus=1, num_gpus=1)
             return self.gpu
@@ -227,12 +228,23 @@ class _Pools:
             self.ray.kill(a)
 
 
+def _user_module_env(cfg: PipelineConfig) -> dict:
+    """``PYTHONPATH`` for the workers when the pipeline names ``module:Class`` operators: the
+    folders the driver imported those modules from, so a local (or shared-disk) cluster imports
+    the same files. On a cluster without a shared disk, ``ray job submit --working-dir .`` ships
+    the modules, and Ray puts the working directory on every worker's path."""
+    paths = user_module_paths(s.op for s in cfg.stages)
+    if not paths:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(paths + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+
+
 def _finalize_global(layout: RunLayout, group: Group) -> None:
     """Optional driver-side last step of a global stage, after every shard is applied: an operator
     with ``finalize(summaries, decisions, run_uri)`` merges the small per-shard summaries its apply
     step left (``mix``: the manifest; no corpus data is read here) and the run package writes it."""
     op = build_operator(group.stages[0])
-    if not hasattr(op, "finalize"):
+    if not op.writes_outputs:
         return
     stage = group.stages[0].name
     if not fsx.exists(layout.fs, layout.decisions_dir(stage)) and manifest.exists(layout):

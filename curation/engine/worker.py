@@ -136,8 +136,9 @@ class ShardWorker:
         self, group: Group, shard: Shard, steps: list[tuple[str, Callable[[pa.Table], OpResult]]],
         outputs=None,
     ) -> dict:
-        """``outputs(kept table) -> (tables by run output name, summary)``: extra per-shard files
-        (the mix's ``mix``/``anneal``), committed with the shard, before its kept file."""
+        """``outputs``: a global operator whose ``shard_outputs(kept table) -> (tables by run output
+        name, summary)`` gives extra per-shard files (the mix's ``mix``/``anneal``), committed with
+        the shard, before its kept file."""
         fs, comp = self.layout.fs, self.cfg.output.compression
         counters = {name: _StageCounter() for name, _ in steps}
         rejected = {name: StagedParquet(fs, self.layout.rejected(name, shard.name), comp) for name, _ in steps}
@@ -197,11 +198,11 @@ class ShardWorker:
             table = table.drop_columns([schema.TEXT])
         return table
 
-    def _write_outputs(self, group: Group, shard: Shard, kept: StagedParquet, outputs) -> None:
+    def _write_outputs(self, group: Group, shard: Shard, kept: StagedParquet, op) -> None:
+        """``op.shard_outputs`` (a GlobalOperator with ``writes_outputs``) for this shard."""
         kept.close()
-        op = getattr(outputs, "__self__", None)
-        needs_kept = getattr(op, "shard_outputs_reads_kept", True)  # tokenize: no, its tokens are held already
-        tables, summary = outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs) if needs_kept else None)
+        needs_kept = op.shard_outputs_reads_kept  # tokenize: no, its tokens are held already
+        tables, summary = op.shard_outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs) if needs_kept else None)
         rels = {}
         for name, table in tables.items():
             write_table_atomic(self.layout.fs, table, self.layout.output(name, shard.name))
@@ -288,7 +289,7 @@ class ShardWorker:
         if position is not None:
             op.begin_shard(shard.index, *position)
         decisions = load_decisions(self.layout, stage.name, n_parts, shard.index)
-        outputs = op.shard_outputs if hasattr(op, "shard_outputs") else None
+        outputs = op if op.writes_outputs else None
         return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))], outputs)
 
 

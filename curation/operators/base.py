@@ -18,8 +18,20 @@ Two kinds:
   3. ``apply(table, decisions) -> OpResult`` per shard, like a map operator, with the decisions
      routed to this shard.
 
-Both kinds have ``setup()``, called once per worker before the first batch (load models here), and
-a ``params`` pydantic model validated from the pipeline file before any work starts.
+Both kinds have ``setup()``, called by the engine once per worker before the first batch (load
+models here; operators never call it themselves), and a ``params`` pydantic model validated from
+the pipeline file before any work starts. Every hook the engine calls is declared here with a
+default, and so is what an operator needs from a run:
+
+* ``requires`` / ``provides``: the columns it reads and the columns it adds. The pipeline is
+  checked against them when it is read (:mod:`curation.operators.columns`), before any work.
+* ``num_cpus`` / ``num_gpus``: the resources of one worker running it. The engine fuses
+  consecutive map stages only while these agree (:mod:`curation.engine.plan`), so a CPU stage
+  next to a GPU stage runs on CPU workers.
+
+Most map stages only judge or annotate rows: subclass :class:`curation.operators.filter.Filter`
+(implement ``decide``) or :class:`curation.operators.annotator.Annotator` (implement ``annotate``).
+docs/operators.md shows both.
 """
 
 from __future__ import annotations
@@ -59,8 +71,19 @@ class Operator:
 
     name: ClassVar[str] = "operator"
     Params: ClassVar[type[Params]] = Params
-    #: True when setup() loads a model: the engine then keeps the operator on long-lived actors.
+    #: True when setup() loads a model (informational: every worker is a long-lived actor, so any
+    #: operator is set up once per worker). Where a stage runs is ``num_cpus``/``num_gpus``.
     uses_model: ClassVar[bool] = False
+    #: Columns the operator reads, beyond the document columns every reader gives
+    #: (``schema.DOC_SCHEMA``): a stage before it must provide them. An operator whose needs depend
+    #: on its parameters overrides this with a property.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: Columns the operator adds (or rewrites) on the rows it keeps.
+    provides: ClassVar[tuple[str, ...]] = ()
+    #: Resources of one worker running this stage (Ray's ``num_cpus``/``num_gpus``). A stage with
+    #: ``num_gpus`` > 0 runs on one-GPU actors when the cluster has GPUs, on CPU actors otherwise.
+    num_cpus: ClassVar[float] = 1
+    num_gpus: ClassVar[float] = 0
 
     def __init__(self, params: Params | dict | None = None, stage: str | None = None):
         if params is None or isinstance(params, dict):
@@ -83,6 +106,10 @@ class Operator:
         """Load models or tables once per worker. Default: nothing."""
 
     # -- helpers for subclasses ------------------------------------------------------------
+    def no_rejections(self, table: pa.Table) -> pa.Table:
+        """The empty rejected table of a batch where nothing was dropped."""
+        return make_rejected(table.slice(0, 0), self.stage, pa.array([], pa.string()))
+
     def split(
         self,
         table: pa.Table,
@@ -127,6 +154,17 @@ def make_rejected(rows: pa.Table, stage: str, reasons, details=None) -> pa.Table
     return out
 
 
+def with_columns(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
+    """``table`` with ``columns`` appended in order; a column of the same name is replaced (dropped
+    and appended again, so a re-run stage gives the same column order)."""
+    old = [name for name in columns if name in table.column_names]
+    if old:
+        table = table.drop_columns(old)
+    for name, values in columns.items():
+        table = table.append_column(name, values)
+    return table
+
+
 def in_domains(table: pa.Table, domains: list[str] | None, column: str = "domain") -> np.ndarray:
     """Per row: True when its ``column`` value is one of ``domains``; all True when ``domains`` is
     None or the table has no such column (stages that judge only some domains, e.g. prose)."""
@@ -157,6 +195,25 @@ class GlobalOperator(Operator):
         """Called before ``collect`` and before ``apply`` of each shard when ``wants_positions``:
         the shard's index, the number of input documents in the shards before it and in all shards
         (both deterministic: they never depend on the number of workers)."""
+
+    #: True when the apply step writes per-shard run outputs (``shard_outputs``) and the driver
+    #: merges their summaries afterwards (``finalize``): ``mix`` and ``tokenize``.
+    writes_outputs: ClassVar[bool] = False
+    #: False when ``shard_outputs`` does not look at the shard's kept table (it gets None, and the
+    #: engine skips reading the shard back): ``tokenize`` holds its tokens already.
+    shard_outputs_reads_kept: ClassVar[bool] = True
+
+    def shard_outputs(self, kept: pa.Table | None) -> tuple[dict[str, pa.Table], dict]:
+        """After a shard's apply, when ``writes_outputs``: ``(tables by run output name, summary)``;
+        the engine commits each table as ``<output>/<name>/<shard>.parquet`` with the shard and
+        keeps the small JSON ``summary`` for ``finalize``."""
+        return {}, {}
+
+    def finalize(self, summaries: list[dict], decisions: pa.Table, run_uri: str) -> dict:
+        """On the driver after every shard is applied, when ``writes_outputs``: the per-shard
+        summaries in shard order and the stage's decisions in, manifest content out (a dict with
+        ``format`` is a whole manifest; otherwise its keys are sections added to it)."""
+        return {}
 
     def iterate(self, rows: pa.Table, round: int) -> tuple[pa.Table, bool]:  # pragma: no cover
         """One extra round over one key partition: return rows (with ``key``) and whether

@@ -192,6 +192,7 @@ def eval_index(sets: dict[str, list[str]], n: int) -> tuple[np.ndarray, np.ndarr
 
 class Decontaminate(MapOperator):
     name = "decontaminate"
+    provides = (NGRAMS_COLUMN, BY_COLUMN)
     Params = DecontaminateParams
 
     def setup(self) -> None:

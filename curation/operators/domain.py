@@ -13,7 +13,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from curation import schema
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.annotator import Annotator
+from curation.operators.base import Params
 
 
 class DomainParams(Params):
@@ -25,10 +26,11 @@ class DomainParams(Params):
     auto_train: bool = True
 
 
-class Domain(MapOperator):
+class Domain(Annotator):
     name = "domain"
     Params = DomainParams
-    uses_model = True
+    uses_model = True  # fastText on CPU: num_gpus stays 0, so it never moves a fused group to GPU actors
+    provides = ("domain", "domain_score", "topic", "topic_score")
 
     def setup(self) -> None:
         from curation.classifiers import models_dir as md
@@ -42,18 +44,10 @@ class Domain(MapOperator):
             raise FileNotFoundError(f"domain: model missing in {root} (run: curate train-classifiers --models {root})")
         self.clf = DomainClassifier(root / md.DOMAIN)
 
-    def process(self, table: pa.Table) -> OpResult:
-        if not hasattr(self, "clf"):
-            self.setup()
+    def annotate(self, table: pa.Table) -> dict[str, pa.Array]:
         texts = [t or "" for t in table.column(schema.TEXT).to_pylist()]
         col = self.params.lang_column
         langs = table.column(col).cast(pa.string()).to_pylist() if col in table.column_names else None
         domains, dscores, topics, tscores = self.clf.predict(texts, langs)
-        for name in ("domain", "domain_score", "topic", "topic_score"):
-            if name in table.column_names:
-                table = table.drop_columns([name])
-        table = table.append_column("domain", pa.array(domains, pa.string()))
-        table = table.append_column("domain_score", pa.array(dscores, pa.float32()))
-        table = table.append_column("topic", pa.array(topics, pa.string()))
-        table = table.append_column("topic_score", pa.array(tscores, pa.float32()))
-        return OpResult(table, self.split(table.slice(0, 0), []).rejected)
+        return {"domain": pa.array(domains, pa.string()), "domain_score": pa.array(dscores, pa.float32()),
+                "topic": pa.array(topics, pa.string()), "topic_score": pa.array(tscores, pa.float32())}

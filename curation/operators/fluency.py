@@ -78,6 +78,7 @@ class FluencyParams(Params):
 
 class Fluency(MapOperator):
     name = "fluency"
+    provides = COLUMNS
     Params = FluencyParams
 
     def measure(self, table: pa.Table) -> dict[str, np.ndarray]:

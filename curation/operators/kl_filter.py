@@ -82,6 +82,7 @@ _h = hash64
 
 class KlFilter(GlobalOperator):
     name = "kl_filter"
+    provides = ("kl_div",)
     Params = KlFilterParams
 
     # -- tokens -> buckets ---------------------------------------------------------------------

@@ -110,6 +110,7 @@ class LanguageParams(Params):
 
 class Language(MapOperator):
     name = "language"
+    provides = ("lang", "lang_score")
     Params = LanguageParams
 
     def setup(self) -> None:

@@ -58,6 +58,7 @@ class LineDedupParams(Params):
 
 class LineDedup(GlobalOperator):
     name = "line_dedup"
+    provides = ("lines_removed",)
     Params = LineDedupParams
     wants_positions = True
 

@@ -139,6 +139,9 @@ def priority_bin(u: np.ndarray, quality: np.ndarray, beta: float) -> np.ndarray:
 
 class Mix(GlobalOperator):
     name = "mix"
+    requires = ("domain",)  # without it every document would be `general`
+    provides = ("domain", "topic", "quality", "tokens", "mix_copies", "anneal")
+    writes_outputs = True
     Params = MixParams
 
     def __init__(self, params=None, stage=None):

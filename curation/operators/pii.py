@@ -59,6 +59,7 @@ class PiiParams(Params):
 
 class Pii(MapOperator):
     name = "pii"
+    provides = ("pii_emails", "pii_ips", "pii_phones")
     Params = PiiParams
 
     def _kinds(self) -> list[tuple[str, str, str]]:

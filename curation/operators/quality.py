@@ -46,6 +46,12 @@ class Quality(MapOperator):
     name = "quality"
     Params = QualityParams
     uses_model = True
+    num_gpus = 1  # the RoBERTa-architecture scorer: on a GPU when the cluster has one (``device``)
+
+    @property
+    def provides(self) -> tuple[str, ...]:
+        p: QualityParams = self.params
+        return tuple(c for c, on in (("quality_fasttext", p.fasttext), ("quality_roberta", p.roberta)) if on) + ("quality",)
 
     def setup(self) -> None:
         from curation.classifiers import models_dir as md

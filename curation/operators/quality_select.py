@@ -105,6 +105,10 @@ def bin_floor(b: int) -> float:
 
 class QualitySelect(GlobalOperator):
     name = "quality_select"
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return (self.params.column,)
     Params = QualitySelectParams
 
     def __init__(self, params=None, stage=None):

@@ -73,6 +73,7 @@ class TokenizeParams(Params):
 
 class Tokenize(GlobalOperator):
     name = "tokenize"
+    writes_outputs = True
     Params = TokenizeParams
     wants_positions = True  # begin_shard: the shard index names the shard's token files
 

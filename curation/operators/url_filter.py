@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from curation import schema
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import Params
+from curation.operators.filter import Filter
 
 DEFAULT_LIST = Path(__file__).resolve().parents[1] / "data" / "url_blocklist" / "default.txt"
 
@@ -71,7 +72,7 @@ def _host_path(url: str | None) -> tuple[str | None, str]:
     return host or None, parts.path or "/"
 
 
-class UrlFilter(MapOperator):
+class UrlFilter(Filter):
     name = "url_filter"
     Params = UrlFilterParams
 
@@ -110,8 +111,6 @@ class UrlFilter(MapOperator):
                             return "blocked_url", f"{cat}: {prefix}"
         return None, None
 
-    def process(self, table: pa.Table) -> OpResult:
-        if not hasattr(self, "domains"):
-            self.setup()
+    def decide(self, table: pa.Table):
         results = [self.check(u) for u in table.column(schema.URL).to_pylist()]
-        return self.split(table, [r for r, _ in results], [d for _, d in results])
+        return [r for r, _ in results], [d for _, d in results]

@@ -11,7 +11,9 @@ URLS = ["https://www.pornhub.com/view?x=1", "http://de.xhamster.com/videos/a", "
 def test_default_list_subdomains_and_user_file(tmp_path):
     lst = tmp_path / "mine.txt"
     lst.write_text("# my list\nexample.org/private/   personal   # a URL prefix\n", encoding="utf-8")
-    res = UrlFilter({"blocklists": [str(lst)]}).process(doc_table(["x"] * len(URLS), url=URLS))
+    op = UrlFilter({"blocklists": [str(lst)]})
+    op.setup()  # the engine's job in a run
+    res = op.process(doc_table(["x"] * len(URLS), url=URLS))
     rej = dict(zip(res.rejected.column("url").to_pylist(), res.rejected.column("detail").to_pylist()))
     reasons = dict(zip(res.rejected.column("url").to_pylist(), res.rejected.column("reason").to_pylist()))
     assert rej == {URLS[0]: "adult: pornhub.com", URLS[1]: "adult: xhamster.com", URLS[2]: "pii: spokeo.com",

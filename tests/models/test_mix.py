@@ -110,7 +110,9 @@ def test_plan_without_a_domain_renormalises_and_says_so(models, sample_dir):
     for name in ("gsm8k_train_300.jsonl.gz", "udhr_60.jsonl.gz", "ccnet_cc_en_head-0091.jsonl.gz"):
         rows += [{"id": f"{name}:{i}", "text": json.loads(l)["text"]}
                  for i, l in enumerate(gzip.open(sample_dir / "text" / name, "rt"))]
-    table = Domain({"models": str(root), "auto_train": False}).process(pa.Table.from_pylist(rows)).kept
+    domain = Domain({"models": str(root), "auto_train": False})
+    domain.setup()  # the engine's job in a run
+    table = domain.process(pa.Table.from_pylist(rows)).kept
     mix = Mix({"models": str(root), "target": {"general": 0.5, "math": 0.3, "code": 0.2}})
     halves = [table.slice(0, 200), table.slice(200)]
     collected = pa.concat_tables([mix.collect(t) for t in halves])

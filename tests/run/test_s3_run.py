@@ -6,6 +6,7 @@ the same batches from the s3 run as from the local one."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -23,11 +24,12 @@ def tokenizer(tmp_path_factory) -> str:
     from curation.classifiers import models_dir as md
 
     root = tmp_path_factory.mktemp("tok")
+    md.train_one(root, "domain")  # the mix requires a domain column (declared; checked when the pipeline is read)
     return md.train_tokenizer(root, vocab_size=512)["tokenizer"]
 
 
 def pipeline(tokenizer: str):
-    """Three WARC shards through extraction, URL dedup (a global stage), the mix (per-shard
+    """Three WARC shards through extraction, URL dedup (a global stage), domain labels, the mix (per-shard
     mix/ and anneal/ files written by the workers, manifest merged on the driver) and tokenize
     (token files and index parts written by the workers, the manifest's tokens section)."""
     return parse_pipeline({
@@ -35,6 +37,7 @@ def pipeline(tokenizer: str):
         "input": {"shard_max_bytes": 150_000, "batch_docs": 50},
         "stages": [{"op": "extract", "engine": "resiliparse", "min_chars": 200},
                    {"op": "url_dedup"},
+                   {"op": "domain", "models": str(Path(tokenizer).parent), "auto_train": False},
                    {"op": "mix", "tokenizer": tokenizer, "target": {"general": 1.0}},
                    {"op": "tokenize", "tokenizer": tokenizer}],
     })
@@ -159,7 +162,7 @@ def test_evaluate_sources_read_an_s3_run(remote):
         assert got and got == texts(remote["local"] + suffix)[1], suffix
         assert src.run.uri == remote["s3"] and all(p.uri.startswith("s3://") for p in src.parts)
     assert sources.resolve(remote["s3"]).kind == "mix"
-    assert sources.mix_pool(remote["s3"]).stage == "url_dedup"
+    assert sources.mix_pool(remote["s3"]).stage == "domain"
 
 
 def test_crash_then_resume_with_one_worker_gives_the_two_worker_bytes(remote):
