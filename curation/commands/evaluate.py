@@ -47,6 +47,12 @@ def register(sub) -> None:
                    help="mix search over the mixes of a YAML/JSON file (a list of {domain: weight})")
     s.add_argument("--mix-run", default=None, metavar="RUN", help="run whose documents a mix search resamples "
                    "(default: the first arm from a run folder)")
+    s.add_argument("--select", action="append", default=[], metavar="COLUMN",
+                   help="does a score pick better data? split the one --arm, per domain, into the top and bottom "
+                        "half of its bytes by COLUMN (higher is better) and a seeded random half, and train on each "
+                        "at matched domain shares; passes when top beats random by 1%% and bottom is the worst; "
+                        "repeatable (one random half for all)")
+    s.add_argument("--select-seed", type=int, default=0, help="seed of --select's random half (default: 0)")
     s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default: cuda when available")
     s.add_argument("--cpu-threads", type=int, default=0, help="torch threads; 0 = torch's default")
     s.add_argument("--out", default="evaluate-out", help="output folder (default: evaluate-out)")
@@ -67,7 +73,7 @@ def main(args) -> int:
             stride=args.stride, tokenizer=args.tokenizer, match_domains=args.match_domains,
             anneal_from=args.anneal_from, anneal_base=args.anneal_base, anneal_fraction=args.anneal_fraction,
             mix_grid=args.mix_grid, mix_candidates=args.mix_candidates, mix_run=args.mix_run, device=args.device,
-            cpu_threads=args.cpu_threads, out=args.out,
+            cpu_threads=args.cpu_threads, out=args.out, select=args.select, select_seed=args.select_seed,
         )
         res = run(o, progress=None if args.quiet else sys.stderr)
     except (SourceError, ValueError) as e:
@@ -90,6 +96,9 @@ def _print_table(res: dict) -> None:
             print(n.ljust(w) + "".join(f"{a['bpb_mean'][e]:12.4f}" for e in evals) + f"{a['mean_bpb']:10.4f}")
     for name, rel in (res.get("comparison") or {}).get("relative", {}).items():
         print(f"{name} vs {res['comparison']['baseline']}: " + ", ".join(f"{k} {v:+.1%}" for k, v in rel.items()))
+    for col, v in ((res.get("select") or {}).get("verdict") or {}).items():
+        print(f"select {col}: top vs random {v['top_vs_random']:+.2%}, bottom vs random {v['bottom_vs_random']:+.2%}, "
+              f"bottom {'is' if v['bottom_worst'] else 'is not'} the worst: {'PASSES' if v['passes'] else 'does not pass'}")
     if res.get("mix_search"):
         print("recommended " + res["mix_search"]["yaml"])
     if res.get("anneal"):

@@ -48,19 +48,36 @@ class Draw:
 class ArmDocs:
     """All rows of a Source (text, and id/domain/lang when present), read once."""
 
-    def __init__(self, source: Source, label: bool = True):
+    def __init__(self, source: Source, label: bool = True, scores: tuple[str, ...] = (),
+                 table: pa.Table | None = None):
         self.source = source
         self.label = label  # label unlabelled rows with the pipeline's operators (for shares and matching)
-        tables = [read_part(p, source.text_column) for p in source.parts]
-        tables = [t for t in tables if t.num_rows]
-        if not tables:
-            raise ValueError(f"{source.spec}: no documents")
-        t = pa.concat_tables(tables, promote_options="default")
-        keep = np.asarray(t.column("text").is_valid()) & (np.asarray(_lengths(t.column("text"))) > 0)
-        self.table = t.filter(pa.array(keep))
+        #: the documents a shared tokenizer is trained on for this arm (a half: its whole pool)
+        self.tokenizer_docs = self
+        if table is None:
+            tables = [read_part(p, source.text_column, scores=scores) for p in source.parts]
+            tables = [t for t in tables if t.num_rows]
+            if not tables:
+                raise ValueError(f"{source.spec}: no documents")
+            t = pa.concat_tables(tables, promote_options="default")
+            keep = np.asarray(t.column("text").is_valid()) & (np.asarray(_lengths(t.column("text"))) > 0)
+            table = t.filter(pa.array(keep))
+        self.table = table
         self.texts: list[str] = self.table.column("text").to_pylist()
         h = hash_strings(self.table.column("text"))
         self.base_key = mix64(h ^ mix64(_occurrence(h).astype(U64) + U64(0x51ED)))
+
+    def subset(self, mask: np.ndarray, spec: str) -> "ArmDocs":
+        """The rows of ``mask`` as an arm of their own (a half of ``--select``), named ``spec``; its
+        domain shares are its rows' own, and its tokenizer text is this arm's."""
+        from dataclasses import replace
+
+        sub = ArmDocs(replace(self.source, spec=spec, shares=None, notes=[]), self.label,
+                      table=self.table.filter(pa.array(mask)))
+        if hasattr(self, "_domains"):
+            sub._domains = self._domains[mask]
+        sub.tokenizer_docs = self.tokenizer_docs
+        return sub
 
     def __len__(self) -> int:
         return len(self.texts)

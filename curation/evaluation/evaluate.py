@@ -9,6 +9,10 @@ Modes (one per call):
 * **anneal** (``--anneal-from CHECKPOINT``): Llama 3 Section 3.1.3. The checkpoint is annealed
   (learning rate linear to 0) on ``anneal_fraction`` of a candidate arm and the rest of the base
   arm, and on the base arm alone; the report is each eval set's change in bpb.
+* **select** (``--select COLUMN``, repeatable): the one arm is a pool split per domain into the
+  top and bottom half by each COLUMN and a seeded random half (``halves.py``); the halves are the
+  arms (``random`` first, the others drawn to its domain shares), and ``result["select"]`` says
+  whether each score passes: top beats random by 1% and bottom is the worst (issue 24).
 * **mix search** (``--mix-grid K`` or ``--mix-candidates FILE``): small models on candidate mixes
   of one run's documents, a regression of bpb on the mix weights, a recommended ``mix.target``
   (``mix_search.py``).
@@ -22,7 +26,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +34,7 @@ import numpy as np
 from curation.evaluation import bpb as bpb_mod
 from curation.evaluation import contamination as cont
 from curation.evaluation import mix_search as ms
-from curation.evaluation import sources, suite
+from curation.evaluation import halves, sources, suite
 from curation.evaluation.draw import ArmDocs, Draw, draw
 from curation.evaluation.training import new_model, train
 from curation.run.layout import RunLayout
@@ -67,6 +71,8 @@ class Options:
     cpu_threads: int = 0
     out: str = "evaluate-out"
     warn_share: float = cont.WARN_SHARE
+    select: list[str] = field(default_factory=list)  # score columns: halves of the one arm (halves.py)
+    select_seed: int = 0  # seed of the random half (and of the tie-break among equal scores)
 
 
 def parse_arm(spec: str) -> tuple[str, str]:
@@ -103,7 +109,7 @@ def _tokenizer(o: Options, docs: dict[str, ArmDocs], log):
     if path.is_file():
         return load_tokenizer(path), str(path)
 
-    unique = {d.source.spec: d for d in docs.values()}  # two arms of one source count once
+    unique = {d.tokenizer_docs.source.spec: d.tokenizer_docs for d in docs.values()}  # one source counts once
 
     def texts():  # the same number of characters from every source, in its seed-0 order
         for d in unique.values():
@@ -188,7 +194,13 @@ def run(o: Options, progress=sys.stderr) -> dict:
     t_start = time.perf_counter()
     evals = suite.load(o.evals)
     srcs = {n: sources.resolve(s) for n, s in o.arms}
-    docs = {n: ArmDocs(s) for n, s in srcs.items()}
+    if o.select:
+        docs, select_info = _select_arms(o, srcs)
+        srcs = {n: d.source for n, d in docs.items()}
+        if select_info["by_domain"]:  # each half to the random half's domain token shares
+            o = replace(o, match_domains=[f"{n}:{halves.RANDOM}" for n in docs if n != halves.RANDOM])
+    else:
+        docs = {n: ArmDocs(s) for n, s in srcs.items()}
     result: dict = {
         "format": "curation.evaluate/1",
         "mode": "anneal" if o.anneal_from else ("mix_search" if (o.mix_grid or o.mix_candidates) else "compare"),
@@ -219,6 +231,9 @@ def run(o: Options, progress=sys.stderr) -> dict:
             result["mix_search"] = _mix_search(o, srcs, tok, cfg, sched, evals, result, log)
         else:
             _compare(o, docs, tok, cfg, sched, evals, result, log)
+            if o.select:
+                select_info["verdict"] = halves.verdict(result["arms"], o.select)
+                result["select"] = select_info
     result["seconds"] = time.perf_counter() - t_start
     (out / "evaluate.json").write_text(json.dumps(result, indent=2, sort_keys=False, default=str))
     from curation.evaluation.html import write_html
@@ -226,6 +241,30 @@ def run(o: Options, progress=sys.stderr) -> dict:
     write_html(result, out / "evaluate.html")
     log(f"wrote {out / 'evaluate.json'} and {out / 'evaluate.html'} in {result['seconds']:.0f}s")
     return result
+
+
+def _select_arms(o: Options, srcs: dict) -> tuple[dict[str, ArmDocs], dict]:
+    """``--select``: the halves of the one arm's pool by each score column, as arms (halves.py)."""
+    if len(srcs) != 1:
+        raise ValueError("--select splits one pool: give exactly one --arm")
+    if o.anneal_from or o.mix_grid or o.mix_candidates or o.match_domains:
+        raise ValueError("--select is its own comparison: not with --anneal-from, --mix-grid, --mix-candidates "
+                         "or --match-domains")
+    if len(set(o.select)) != len(o.select):
+        raise ValueError("--select: a column is given twice")
+    (name, src), = srcs.items()
+    pool = ArmDocs(src, scores=tuple(o.select))
+    missing = [c for c in o.select if c not in pool.table.column_names]
+    if missing:
+        raise ValueError(f"--select: {src.spec} has no column {', '.join(map(repr, missing))}")
+    masks = halves.split(pool.table, None, o.select_seed)
+    for c in o.select:
+        masks.update(halves.split(pool.table, c, o.select_seed))
+    docs = {n: pool.subset(masks[n], f"{src.spec}#{n}") for n in halves.names(o.select)}
+    info = {"pool": src.spec, "columns": list(o.select), "seed": o.select_seed, "documents": len(pool),
+            "by_domain": "domain" in pool.table.column_names,
+            "halves": {n: halves.describe(pool.table, masks[n], o.select) for n in docs}}
+    return docs, info
 
 
 def _train_and_score(label, d: Draw, tok, cfg, sched, seed, evals, o, log) -> tuple[dict, object]:

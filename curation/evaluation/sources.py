@@ -223,12 +223,14 @@ def _read_jsonl(part: Part) -> pa.Table:
     return pj.read_json(io.BytesIO(raw))
 
 
-def read_part(part: Part, text_column: str, columns: tuple[str, ...] = EXTRA_COLUMNS) -> pa.Table:
-    """The ``text`` (renamed from ``text_column``) and available ``columns`` of one file, as a table."""
+def read_part(part: Part, text_column: str, columns: tuple[str, ...] = EXTRA_COLUMNS,
+              scores: tuple[str, ...] = ()) -> pa.Table:
+    """The ``text`` (renamed from ``text_column``) and available ``columns`` (as strings) and
+    ``scores`` (as float64, for ``--select``) of one file, as a table."""
     if part.name.endswith(".parquet"):
         fs = part.filesystem
         names = pq.ParquetFile(part.path, filesystem=fs).schema_arrow.names
-        want = [c for c in (text_column, *columns, "stage") if c in names]
+        want = [c for c in (text_column, *columns, *scores, "stage") if c in names]
         t = pq.read_table(part.path, columns=want, filesystem=fs)
     else:
         t = _read_jsonl(part)
@@ -240,4 +242,7 @@ def read_part(part: Part, text_column: str, columns: tuple[str, ...] = EXTRA_COL
     for c in columns:
         if c in t.column_names:
             cols[c] = pc.cast(t.column(c), pa.string())
+    for c in scores:
+        if c in t.column_names:
+            cols[c] = pc.cast(t.column(c), pa.float64())
     return pa.table(cols)

@@ -52,7 +52,7 @@ def mix_runs(models, sample_dir, ray_local, tmp_path_factory):
     from curation.engine.runner import RunOptions, run_pipeline
 
     root, _ = models
-    cfg = mix_pipeline(root)
+    cfg = mix_pipeline(root, quality_preference=3.0)  # the tilt's mechanism (off by default: docs/models.md)
     inputs = [str(sample_dir / "text"), str(sample_dir / "html" / "scrapinghub")]
     return {w: Path(run_pipeline(cfg, inputs, str(tmp_path_factory.mktemp(f"mixrun{w}")),
                                  RunOptions(workers=w, progress=False)).root) for w in (1, 2)}

@@ -1,0 +1,91 @@
+"""Does a quality score pick better training data? DCLM's test for any score column (issue 24).
+
+The pool is the documents ``quality_select`` received in a run of pipelines/llama3.yaml
+(``RUN@quality``, scored there: ``quality``, ``quality_fasttext``, ``quality_roberta``). Per domain
+it is split into the top and bottom half of its bytes by each score and one seeded random half
+(``curation/evaluation/halves.py``); the debug model trains on each at equal tokens and the random
+half's domain token shares, once per seed, and is scored on the default eval suite
+(``curate evaluate --select``, one random arm shared by every score). A score passes when the top
+half beats the random half by at least 1% of mean bits per byte and the bottom half is the worst.
+
+Usage (the issue's full test; about 3 trainings per score and seed)::
+
+    .venv/bin/python bench/quality_value.py --run runs/sample --scores quality quality_fasttext \\
+        quality_roberta --seeds 2 --tokens 200000 --flavour debug
+
+Prints the table (mean bpb per half, top and bottom vs random, verdict) and, last, one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def pool(run: str, scores: list[str], out: Path) -> Path:
+    """RUN@quality with its text, domain and the score columns, as one Parquet file."""
+    from curation.evaluation import sources
+    from curation.evaluation.draw import ArmDocs
+
+    d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(scores))
+    missing = [s for s in scores if s not in d.table.column_names]
+    if missing:
+        sys.exit(f"{run}@quality has no column(s) {', '.join(missing)}")
+    path = out / "pool.parquet"
+    pq.write_table(d.table.select(["text", "domain", *scores]), path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default="runs/sample", help="a run of pipelines/llama3.yaml (default: make curate's)")
+    ap.add_argument("--scores", nargs="+", default=["quality"], help="score columns of RUN@quality")
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--tokens", type=int, default=200_000)
+    ap.add_argument("--flavour", default="debug")
+    ap.add_argument("--select-seed", type=int, default=0, help="seed of the random half")
+    ap.add_argument("--cpu-threads", type=int, default=0)
+    ap.add_argument("--out", default="out/quality_value")
+    a = ap.parse_args()
+
+    from curation.evaluation.evaluate import Options, run
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    p = pool(a.run, a.scores, out)
+    res = run(Options(arms=[("pool", str(p))], select=a.scores, select_seed=a.select_seed, tokens=a.tokens,
+                      seeds=a.seeds, flavour=a.flavour, cpu_threads=a.cpu_threads, out=str(out / "evaluate")),
+              progress=sys.stderr)
+    arms, evals = res["arms"], list(res["evals"])
+    print(f"pool {a.run}@quality: {res['select']['documents']} documents; {a.flavour}, {res['train']['tokens']} "
+          f"tokens, {a.seeds} seed(s); mean bits per byte over {', '.join(evals)}")
+    print(f"{'score':18s} {'top':>7s} {'random':>7s} {'bottom':>7s} {'top/rand':>9s} {'bot/rand':>9s}  verdict")
+    rnd = arms["random"]["mean_bpb"]
+    fig = {}
+    for s in a.scores:
+        v = res["select"]["verdict"][s]
+        t, b = arms[f"top:{s}"]["mean_bpb"], arms[f"bottom:{s}"]["mean_bpb"]
+        print(f"{s:18s} {t:7.4f} {rnd:7.4f} {b:7.4f} {v['top_vs_random']:+9.2%} {v['bottom_vs_random']:+9.2%}  "
+              + ("passes" if v["passes"] else "fails") + ("" if v["bottom_worst"] else " (bottom not the worst)"))
+        fig[s] = {"top": round(t, 4), "random": round(rnd, 4), "bottom": round(b, 4),
+                  "top_vs_random": round(v["top_vs_random"], 4), "bottom_vs_random": round(v["bottom_vs_random"], 4),
+                  "passes": v["passes"],
+                  "per_eval": {h: {e: round(arms[n]["bpb_mean"][e], 4) for e in evals}
+                               for h, n in (("top", f"top:{s}"), ("bottom", f"bottom:{s}"))}}
+    seeds_spread = {n: [round(x, 4) for x in arms[n]["mean_bpb_per_seed"]] for n in arms}
+    print("mean bpb per seed: " + "; ".join(f"{n} {v}" for n, v in seeds_spread.items()))
+    print(json.dumps({"run": a.run, "flavour": a.flavour, "tokens": res["train"]["tokens"], "seeds": a.seeds,
+                      "random_per_eval": {e: round(arms["random"]["bpb_mean"][e], 4) for e in evals},
+                      "scores": fig, "mean_bpb_per_seed": seeds_spread,
+                      "seconds": round(time.perf_counter() - t0, 1)}))
+
+
+if __name__ == "__main__":
+    main()
