@@ -1,7 +1,7 @@
 """``curate export-hf``: a trained checkpoint as a Hugging Face Llama folder.
 
 Writes ``config.json`` (``LlamaForCausalLM``), ``model.safetensors`` and the tokenizer
-(``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json``), the format that
+(``tokenizer.json``, ``tokenizer_config.json``), the format that
 ``transformers``, vLLM and lm-eval-harness load. Works for a training run's OUT folder (its newest
 checkpoint), one ``step-*`` checkpoint, or a ``curate average-checkpoints`` output.
 
