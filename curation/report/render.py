@@ -11,6 +11,7 @@ import time
 
 from curation.report import svg
 from curation.report.svg import esc, fmt_num
+from curation.schema import SAMPLED_OUT_REASONS
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -54,15 +55,25 @@ def _funnel(d: dict) -> str:
     stages = d["funnel"]
     rows, table = [], []
     first_in = next((s["in"] for s in stages.values() if s["in"]), 0)
+    sampled_total = 0
     for name, s in stages.items():
-        rows.append((name, [s["kept"], s["rejected"]]))
-        table.append([name, s["in"], s["kept"], s["rejected"], _pct(s["kept"], s["in"]), _pct(s["kept"], first_in)])
-    chart = svg.hbars(rows, "documents kept and rejected per stage", series=["kept", "rejected"],
-                      colors=[svg.KEPT, svg.REJECTED])
-    tab = _table(["stage", "in", "kept", "rejected", "kept %", "of input"], table)
-    reasons = [(f"{st}/{r}", [n]) for st, s in stages.items() for r, n in s["reasons"].items()]
+        out = s.get("sampled_out", 0)
+        sampled_total += out
+        rows.append((name, [s["kept"], s["rejected"] - out, out]))
+        table.append([name, s["in"], s["kept"], s["rejected"] - out, out or "", _pct(s["kept"], s["in"]),
+                      _pct(s["kept"], first_in)])
+    chart = svg.hbars(rows, "documents kept, rejected and sampled out per stage",
+                      series=["kept", "rejected by a filter", "sampled out by the mix"],
+                      colors=[svg.KEPT, svg.REJECTED, svg.SAMPLED_OUT])
+    tab = _table(["stage", "in", "kept", "rejected", "sampled out", "kept %", "of input"], table)
+    reasons = [(f"{st}/{r}", [n]) for st, s in stages.items() for r, n in s["reasons"].items()
+               if r not in SAMPLED_OUT_REASONS]
     reasons.sort(key=lambda x: -x[1][0])
     parts = [f'<div class="row"><figure>{chart}</figure>{tab}</div>']
+    if sampled_total:
+        parts.append(f'<p class="muted">{sampled_total:,} documents were sampled out by the mix '
+                     f'(<code>{esc(", ".join(SAMPLED_OUT_REASONS))}</code>: no copy drawn at the target mix, not '
+                     'judged by a filter); they are counted apart from the rejections below.</p>')
     if reasons:
         parts.append("<h3>Rejected documents by stage and reason</h3>")
         rchart = svg.hbars(reasons[:25], "rejected documents by stage and reason", colors=[svg.REJECTED])
@@ -112,6 +123,8 @@ def _reasons(d: dict) -> str:
         return '<p class="muted">No document was rejected.</p>'
     rows = []
     for r in d["reasons"]:
+        if r["reason"] in SAMPLED_OUT_REASONS:  # sampling, not rejection: counted apart in the funnel
+            continue
         urls = "<br>".join(f"<code>{esc(u)}</code>" for u in r["urls"]) or '<span class="muted">(no url)</span>'
         details = "<br>".join(f"<code>{esc(x)}</code>" for x in r["details"])
         rows.append([r["stage"], r["reason"], r["count"], _Raw(urls), _Raw(details)])

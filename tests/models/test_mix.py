@@ -172,3 +172,12 @@ def test_status_tells_sampled_out_from_rejected(runs, capsys):
     assert int(cols[2]) == mix["in"] and int(cols[3]) == mix["kept"]
     assert int(cols[4]) == mix["rejected"] - mix["sampled_out"] and int(cols[5]) == mix["sampled_out"]
     assert "not_sampled" not in row
+
+
+def test_report_counts_sampled_out_apart(runs):
+    from curation.report import build_report
+
+    build_report(runs[2])
+    html = (runs[2] / "report.html").read_text()
+    assert "sampled out by the mix" in html
+    assert "mix/not_sampled" not in html  # not among the rejections by stage and reason
