@@ -154,14 +154,16 @@ def _timing(d: dict) -> str:
 def render(d: dict) -> str:
     funnel = d["funnel"]
     first_in = next((s["in"] for s in funnel.values() if s["in"]), 0)
-    rejected = sum(s["rejected"] for s in funnel.values())
+    sampled = sum(s.get("sampled_out", 0) for s in funnel.values())
+    rejected = sum(s["rejected"] for s in funnel.values()) - sampled
     versions = ", ".join(f"{k} {v}" for k, v in d["versions"].items())
     inputs = "<br>".join(f"<code>{esc(p)}</code>" for p in d["inputs"][:10])
     if len(d["inputs"]) > 10:
         inputs += f"<br>… and {len(d['inputs']) - 10} more"
     cards = "".join(f'<div class="card"><b>{esc(v)}</b>{esc(k)}</div>' for k, v in [
         ("documents read", fmt_num(first_in)), ("documents kept", fmt_num(d["final_docs"])),
-        ("rejected", fmt_num(rejected)), ("kept share", _pct(d["final_docs"], first_in)),
+        ("rejected by filters", fmt_num(rejected)), *([("sampled out", fmt_num(sampled))] if sampled else []),
+        ("kept share", _pct(d["final_docs"], first_in)),
         ("shards", fmt_num(d["shards"])), ("state", d["state"] or "-")])
     sections = [
         ("funnel", "Document funnel by stage and reason", _funnel(d)),
