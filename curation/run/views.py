@@ -6,10 +6,11 @@ offline. Files of one view may have different columns (an empty shard, a stage t
 column): the dataset's schema is the union of theirs, missing columns read as nulls, like
 ``read_parquet(..., union_by_name=true)``.
 
-Views: one per stage output folder, named by its stage (``extract``, ``url_dedup``, ...),
-``rejected`` (every dropped document with stage, reason, detail), ``stats`` (per stage and shard
-counters and timings), ``mix`` and ``anneal`` when the run has them, and ``final`` (the last
-stage group's output). No SQL here is built from a path: views are registered objects, and view
+Views (:func:`plan`): one per stage, fused or not, with the documents it kept (``extract``,
+``url_dedup``, ...), each group folder by its own name (``"01-url_filter"``), ``rejected`` (every
+dropped document with stage, reason, detail), ``stats`` (per stage and shard counters and
+timings), ``mix`` (distinct documents with ``copies``), ``mix_occurrences`` and ``anneal`` when the
+run has them, and ``final`` / ``kept`` (the last stage group's output). No SQL here is built from a path: views are registered objects, and view
 names are reduced to word characters and quoted.
 """
 
