@@ -78,8 +78,8 @@ REJECT_COLUMNS = ("stage", "reason", "detail")
 
 
 def plan(layout: RunLayout, run: dict | None, found: dict[str, list[str]]) -> dict[str, tuple]:
-    """View name -> how to make it: ``("files", folder)`` (a dataset over the folder's files) or
-    ``("sql", SQL, [views it reads], folder)``.
+    """View name -> how to make it: ``("files", folder)`` (a dataset over the folder's files),
+    ``("rows", folder, stages)`` (its rows of those stages) or ``("sql", SQL, [views it reads], folder)``.
 
     * every stage of the run, fused or not, is the documents it kept: the output of its group,
       plus the rows the later stages of the same group rejected (as ``RUN@STAGE`` reads them;
@@ -111,10 +111,13 @@ def plan(layout: RunLayout, run: dict | None, found: dict[str, list[str]]) -> di
             if not later:
                 out[name] = ("sql", f"SELECT * FROM {quote(folder)}", [folder], folder)
             elif "rejected" in found:
-                marks = ", ".join("?" for _ in later)
+                # the rows the later stages of the group rejected: a dataset filtered on ``stage`` (a
+                # pyarrow expression, no stage name inside SQL)
+                dropped = f"_rejected_by_later_{name}"
+                out[dropped] = ("rows", "rejected", list(later))
                 out[name] = ("sql", (f"SELECT * FROM {quote(folder)} UNION ALL BY NAME SELECT * EXCLUDE "
-                                     f"({', '.join(REJECT_COLUMNS)}) FROM rejected WHERE stage IN ({marks})"),
-                             [folder, "rejected"], folder, list(later))
+                                     f"({', '.join(REJECT_COLUMNS)}) FROM {quote(dropped)}"),
+                             [folder, dropped], folder)
     last = final_group(layout, run, found) if run is not None else None
     if last:
         for name in ("final", "kept"):
@@ -138,19 +141,17 @@ def connect(layout: RunLayout, run: dict | None = None, only: tuple[str, ...] | 
         spec = how[name]
         if spec[0] == "files":  # the connection keeps the dataset alive
             con.register(name, dataset(layout, found[spec[1]]))
+        elif spec[0] == "rows":
+            con.register(name, dataset(layout, found[spec[1]]).filter(ds.field("stage").isin(spec[2])))
         else:
             for dep in spec[2]:
                 make(dep)
-            sql = spec[1]
-            if len(spec) > 4:  # bound stage names, inlined as quoted literals (views take no parameters)
-                for v in spec[4]:
-                    sql = sql.replace("?", "'" + v.replace("'", "''") + "'", 1)
-            con.execute(f"CREATE VIEW {quote(name)} AS {sql}")
+            con.execute(f"CREATE VIEW {quote(name)} AS {spec[1]}")
         made.add(name)
 
     views = {}
     for name, spec in how.items():
-        if GROUP_DIR.match(name) or (only is not None and name not in only):
+        if GROUP_DIR.match(name) or spec[0] == "rows" or (only is not None and name not in only):
             continue
         make(name)
         views[name] = spec[1] if spec[0] == "files" else spec[3]
