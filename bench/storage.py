@@ -58,7 +58,7 @@ def mix_documents(out: str) -> list[tuple]:
     from curation.query import query
 
     try:
-        return query(out, "SELECT id, epoch, text FROM mix ORDER BY id, epoch")[1]
+        return query(out, "SELECT id, epoch, text FROM mix_occurrences ORDER BY id, epoch")[1]
     except Exception:  # a pipeline without a mix stage: the last stage's documents
         return query(out, "SELECT id, text FROM final ORDER BY id")[1]
 

@@ -1,16 +1,27 @@
 """The ``curate`` command line. ``curate <command> --help`` documents every option.
 
 Subcommands live one per module in :mod:`curation.commands` and are discovered at start-up.
+
+Expected failures (bad config or input, bad SQL, an unreachable cluster, a missing token) print one
+line, ``curate: error: ...``, and exit 2; ``--log-level debug`` adds the traceback. Output cut short
+by its reader (``curate status RUN | head``) ends quietly with the shell's SIGPIPE status, 141.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import pkgutil
 import sys
 
 from curation import __version__, commands
+
+log = logging.getLogger("curation")
+
+#: ``--log-level`` choices; the default prints warnings and errors (Python's own default level)
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class UserError(Exception):
@@ -20,6 +31,8 @@ class UserError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="curate", description="Distributed data curation for LLM pre-training.")
     p.add_argument("--version", action="version", version=f"curation {__version__}")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="warning",
+                   help="messages to print on stderr (default: warning); debug also prints the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for mod in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
         importlib.import_module(f"curation.commands.{mod}").register(sub)
@@ -27,30 +40,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+
     from curation.config import ConfigError
     from curation.engine.runner import RunError
+    from curation.evaluation.sources import SourceError
     from curation.io.sources import InputError
 
-    return (UserError, ConfigError, InputError, RunError, FileNotFoundError)
+    return (UserError, ConfigError, InputError, RunError, SourceError, FileNotFoundError, ConnectionError,
+            duckdb.Error)
 
 
 #: Exit status after Ctrl-C (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = 130
 #: Exit status for an operating-system error (a full disk, a read-only folder).
 EXIT_OS_ERROR = 1
+#: Exit status when the reader of the output went away (128 + SIGPIPE, as a killed process gets).
+EXIT_BROKEN_PIPE = 141
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text
+
+
+def _quiet_broken_pipe() -> int:
+    # Python's advice (signal docs, "Note on SIGPIPE"): point stdout at devnull so the interpreter's
+    # final flush does not raise again
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    debug = args.log_level == "debug"
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except _user_errors() as e:
-        print(f"curate: error: {e}", file=sys.stderr)
+        if debug:
+            log.exception("the error's traceback")
+        print(f"curate: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("curate: interrupted; committed work is kept - run the same command again to resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as e:  # ENOSPC, EACCES, EROFS ...: the system's message names the path
-        print(f"curate: error: {e}", file=sys.stderr)
+        if debug:
+            log.exception("the error's traceback")
+        print(f"curate: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_OS_ERROR

@@ -15,10 +15,14 @@ stages:
     name: extract          # optional; defaults to op (module:Class: the class's `name`); unique; a plain identifier
     engine: trafilatura    # every other key is a parameter of the operator, validated by it
 ```
+
+Misspelled keys and operators get a "did you mean" (:func:`suggest`); ``--set stage.key=value``
+overrides a parameter from the command line (:func:`apply_overrides`).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -129,14 +133,16 @@ def _stage_from_yaml(i: int, raw: Any) -> StageConfig:
     try:
         cls = operator_class(op)
     except KeyError as e:
-        raise ConfigError(f"stages[{i}].op: {e.args[0]}") from None
+        from curation.operators import REGISTRY
+
+        raise ConfigError(f"stages[{i}].op: {e.args[0]}{suggest(op, REGISTRY)}") from None
     name = raw.pop("name", _user_stage_name(cls) if is_user_op(op) else op)
     if not isinstance(name, str) or not STAGE_NAME.fullmatch(name):
         raise ConfigError(f"stages[{i}].name: {name!r} {_STAGE_NAME_RULE}")
     try:
         params = cls.Params(**raw)
     except ValidationError as e:
-        raise ConfigError(f"stages[{i}] ({name}): " + _explain(e)) from None
+        raise ConfigError(f"stages[{i}] ({name}): " + _explain(e, cls.Params)) from None
     return StageConfig(op=op, name=name, params=params.model_dump(mode="json"))
 
 
@@ -147,12 +153,75 @@ def _user_stage_name(cls) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
-def _explain(e: ValidationError) -> str:
+def suggest(word: str, known) -> str:
+    """``"; did you mean 'extract'?"`` when ``word`` is close to one of ``known``, else ``""``."""
+    close = difflib.get_close_matches(str(word), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _fields(model: type[BaseModel] | None, loc: tuple) -> list[str]:
+    """The field names of the model at ``loc`` (the parent of an unknown key)."""
+    for part in loc[:-1]:
+        if model is None:
+            return []
+        f = model.model_fields.get(str(part))
+        ann = getattr(f, "annotation", None) if f else None
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _explain(e: ValidationError, model: type[BaseModel] | None = None) -> str:
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(root)"
-        parts.append(f"field '{loc}': {err['msg']}")
+        hint = suggest(err["loc"][-1], _fields(model, err["loc"])) if err["type"] == "extra_forbidden" else ""
+        parts.append(f"field '{loc}': {err['msg']}{hint}")
     return "; ".join(parts)
+
+
+def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...] = ()) -> Any:
+    """The YAML mapping with ``--set`` overrides: ``STAGE.KEY=VALUE`` (a stage by its name, or its op
+    when unnamed; ``KEY`` may go deeper: ``heuristics.by_domain.code.code=false``) or
+    ``input.KEY=VALUE`` / ``output.KEY=VALUE`` / ``name=VALUE``. VALUE is read as YAML (``0.5``,
+    ``true``, ``[en, fr]``, ``null``)."""
+    if not overrides:
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError("--set: the pipeline is not a mapping")
+    data = dict(data)
+    stages = [dict(st) if isinstance(st, dict) else st for st in data.get("stages") or []]
+    data["stages"] = stages
+    for item in overrides:
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. heuristics.min_words=30")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({' '.join(str(e).split())})") from None
+        path = key.strip().split(".")
+        if path[0] == "name" and len(path) == 1:
+            data["name"] = value
+            continue
+        if path[0] in ("input", "output"):
+            target = data.setdefault(path[0], {})
+            data[path[0]] = target = dict(target or {})
+            rest = path[1:]
+        else:
+            names = [st.get("name", st.get("op")) for st in stages if isinstance(st, dict)]
+            if path[0] not in names:
+                raise ConfigError(f"--set {item!r}: no stage {path[0]!r}{suggest(path[0], names)} "
+                                  f"(stages: {', '.join(map(str, names))})")
+            target = stages[names.index(path[0])]
+            rest = path[1:]
+        if not rest:
+            raise ConfigError(f"--set {item!r}: name a key inside {path[0]!r}, e.g. {path[0]}.KEY=VALUE")
+        for part in rest[:-1]:
+            inner = target.get(part)
+            target[part] = inner = dict(inner) if isinstance(inner, dict) else {}
+            target = inner
+        target[rest[-1]] = value
+    return data
 
 
 def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineConfig:
@@ -170,7 +239,7 @@ def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineConfig:
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
     except ValidationError as e:
-        raise ConfigError(f"{source}: {_explain(e)}") from None
+        raise ConfigError(f"{source}: {_explain(e, PipelineConfig)}") from None
 
 
 def check_columns(cfg: PipelineConfig) -> None:
@@ -182,12 +251,14 @@ def check_columns(cfg: PipelineConfig) -> None:
         raise ConfigError(str(e)) from None
 
 
-def load_pipeline(path: str | Path) -> PipelineConfig:
+def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+    """Read, override (``--set``) and validate a pipeline file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"pipeline file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as f:  # a stream with a name: errors say the file, not <unicode string>
+            data = yaml.safe_load(f)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    return parse_pipeline(data, str(path))
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
+    return parse_pipeline(apply_overrides(data, overrides), str(path))

@@ -1,9 +1,11 @@
 """``curate query``: DuckDB over a run's Parquet, on any filesystem.
 
-Views (:mod:`curation.run.views`): one per stage output folder, named by its stage (``extract``,
-...), ``rejected`` (every dropped document with stage, reason and detail), ``stats`` (per stage and
-shard counters and timings), ``final`` (the last stage's output), and ``mix`` / ``anneal`` when
-the run has them; table ``run`` holds run.json as text.
+Views (:mod:`curation.run.views`): one per stage, fused or not, with the documents it kept
+(``extract``, ``url_filter``, ...), ``rejected`` (every dropped document with stage, reason and
+detail), ``stats`` (per stage and shard counters and timings), ``kept`` (alias ``final``: the last
+stage's output), and when the run has a mix, ``mix`` (one row per distinct document, with
+``copies``), ``mix_occurrences`` (one row per copy, with ``epoch``: the trainer's files) and
+``anneal``; table ``run`` holds run.json as text.
 
 The user's SQL runs sandboxed: once the views are registered, DuckDB's ``enable_external_access``
 is turned off and the configuration locked, so ``read_text('/etc/passwd')``, ``COPY ... TO``,
@@ -38,6 +40,12 @@ def connect(output: str | os.PathLike | RunLayout, unsafe: bool = False) -> duck
     return con
 
 
+def view_names(output: str | os.PathLike | RunLayout) -> list[str]:
+    """The views ``curate query`` offers on this run, in run order."""
+    layout = RunLayout.of(output)
+    return list(views.connect(layout, record.read(layout))[1])
+
+
 def query(output: str | os.PathLike | RunLayout, sql: str, unsafe: bool = False):
     con = connect(output, unsafe)
     try:
@@ -48,4 +56,6 @@ def query(output: str | os.PathLike | RunLayout, sql: str, unsafe: bool = False)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         hint = " (curate query reads only the run's views; --unsafe lifts this)" \
             if isinstance(e, duckdb.PermissionException) and not unsafe else ""
+        if isinstance(e, duckdb.CatalogException):
+            hint = f" (views: {', '.join(view_names(output))}, run)"
         raise QueryError(f"{type(e).__name__}: {first}{hint}") from None

@@ -36,6 +36,10 @@ REJECT_FIELDS = [
     pa.field(DETAIL, pa.string()),
 ]
 
+#: rejection reasons that are sampling, not a judgement of the document: the mix stage's documents that
+#: drew no copy (``curate status`` and report.html count them as "sampled out", apart from filters)
+SAMPLED_OUT_REASONS = ("not_sampled",)
+
 # Columns never copied into rejected rows (they can be huge and are recoverable from the input).
 HEAVY_COLUMNS = (HTML,)
 

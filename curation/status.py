@@ -5,6 +5,10 @@ filesystem: :mod:`curation.run.views`), so it works on a run that is still going
 shards only) as well as a finished one. ``progress.state`` is ``finished``, ``running`` (a live
 driver holds the run's lock), ``stopped`` (the driver died or the run failed before the end) or
 ``not started``.
+
+Per stage, ``rejected`` counts every dropped document (``in = kept + rejected``); ``sampled_out``
+is the part of it the mix left out by sampling (:data:`curation.schema.SAMPLED_OUT_REASONS`), not
+because a filter judged the document. The table prints the two apart.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from __future__ import annotations
 import os
 
 from curation.run import lock, progress, record, views
+from curation.schema import SAMPLED_OUT_REASONS
 from curation.run.commit import committed
 from curation.run.layout import RunLayout
 
 
 def _empty() -> dict:
-    return {"in": 0, "kept": 0, "rejected": 0, "reasons": {}, "shards_done": 0, "seconds": 0.0}
+    return {"in": 0, "kept": 0, "rejected": 0, "sampled_out": 0, "reasons": {}, "shards_done": 0, "seconds": 0.0}
 
 
 def run_status(output: str | os.PathLike | RunLayout) -> dict:
@@ -42,6 +47,8 @@ def run_status(output: str | os.PathLike | RunLayout) -> dict:
         for stage, reason, n in rows:
             if stage in stages:
                 stages[stage]["reasons"][reason] = int(n)
+                if reason in SAMPLED_OUT_REASONS:
+                    stages[stage]["sampled_out"] += int(n)
     return {"run": layout.uri, "pipeline": run.get("pipeline"), "shards": len(run.get("shards", [])),
             "stages": stages, "progress": live_progress(layout, run)}
 
@@ -82,12 +89,13 @@ def live_progress(output: str | os.PathLike | RunLayout, run: dict, now: float |
 
 
 def format_status(st: dict) -> str:
-    lines = [f"run {st['run']} ({st['pipeline']}, {st['shards']} shards)",
-             f"{'stage':<16}{'shards':>8}{'in':>10}{'kept':>10}{'rejected':>10}  top reasons"]
+    lines = [f"run {st['run']} ({st['pipeline']}, {_plural(st['shards'], 'shard')})",
+             f"{'stage':<16}{'shards':>8}{'in':>10}{'kept':>10}{'rejected':>10}{'sampled out':>13}  top reasons"]
     for name, s in st["stages"].items():
-        reasons = ", ".join(f"{r} {n}" for r, n in list(s["reasons"].items())[:4])
+        out = s.get("sampled_out", 0)
+        reasons = ", ".join(f"{r} {n}" for r, n in list(s["reasons"].items())[:4] if r not in SAMPLED_OUT_REASONS)
         lines.append(f"{name:<16}{s['shards_done']:>4}/{st['shards']:<3}{s['in']:>10}{s['kept']:>10}"
-                     f"{s['rejected']:>10}  {reasons}")
+                     f"{s['rejected'] - out:>10}{out if out else '':>13}  {reasons}")
     prog = st.get("progress") or {}
     if prog.get("stages"):
         ago = prog.get("last_update_s_ago")
@@ -100,6 +108,10 @@ def format_status(st: dict) -> str:
             lines.append(f"  {label:<22}{p['done']:>5}/{p['total']:<5} shards "
                          + (f"{p['docs_per_s']:>10,.0f} docs/s" if p["docs"] else f"{'-':>10} docs/s") + f"  {when}")
     return "\n".join(lines)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _fmt_left(s: float) -> str:

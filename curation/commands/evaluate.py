@@ -89,13 +89,18 @@ def _print_table(res: dict) -> None:
     evals = list(res.get("evals", {}))
     arms = res.get("arms", {})
     if arms and all("bpb_mean" in a for a in arms.values()):
-        w = max(len(n) for n in arms) + 2
-        print("bits per byte, mean over seeds [per seed]".ljust(w))
-        print("arm".ljust(w) + "".join(e.rjust(12) for e in evals) + "mean".rjust(10))
+        w = max(len(n) for n in [*arms, "arm"]) + 2
+        cols = [max(len(e), 7) + 2 for e in evals]  # a space between columns, whatever the names
+        print("bits per byte, mean over seeds")
+        print("arm".ljust(w) + "".join(e.rjust(c) for e, c in zip(evals, cols)) + "mean".rjust(10))
         for n, a in arms.items():
-            print(n.ljust(w) + "".join(f"{a['bpb_mean'][e]:12.4f}" for e in evals) + f"{a['mean_bpb']:10.4f}")
-    for name, rel in (res.get("comparison") or {}).get("relative", {}).items():
-        print(f"{name} vs {res['comparison']['baseline']}: " + ", ".join(f"{k} {v:+.1%}" for k, v in rel.items()))
+            print(n.ljust(w) + "".join(f"{a['bpb_mean'][e]:{c}.4f}" for e, c in zip(evals, cols))
+                  + f"{a['mean_bpb']:10.4f}")
+    comp = res.get("comparison") or {}
+    for name, rel in comp.get("relative", {}).items():
+        verdict = comp.get("verdict", {}).get(name, {})
+        print(f"{name} vs {comp['baseline']}: " + ", ".join(
+            f"{k} {v:+.1%}" + (f" ({verdict[k]})" if k in verdict else "") for k, v in rel.items()))
     for col, v in ((res.get("select") or {}).get("verdict") or {}).items():
         print(f"select {col}: top vs random {v['top_vs_random']:+.2%}, bottom vs random {v['bottom_vs_random']:+.2%}, "
               f"bottom {'is' if v['bottom_worst'] else 'is not'} the worst: {'PASSES' if v['passes'] else 'does not pass'}")

@@ -1,4 +1,4 @@
-"""curate run PIPELINE --input PATH... --output DIR [--workers N] [--address ADDR] [--quiet | --verbose]"""
+"""curate run PIPELINE --input PATH... --output DIR [--set STAGE.KEY=VALUE] [--workers N] [--address ADDR] [--quiet | --verbose]"""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def register(sub) -> None:
                         "s3://, gs://, hdfs://, file:// URIs (docs/run-folder.md)")
     r.add_argument("--output", "-o", required=True, help="run folder to write (created; resumed if it exists): a local path or an s3://, gs://, "
                         "hdfs:// URI")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.KEY=VALUE",
+                   help="override a parameter of the pipeline file, e.g. --set heuristics.min_words=30 or "
+                        "--set input.batch_docs=100 (repeatable; VALUE is read as YAML)")
     r.add_argument("--workers", "-w", type=int, default=None,
                    help="parallel workers (default: every CPU of the local machine or cluster)")
     r.add_argument("--address", default=None,
@@ -31,7 +34,7 @@ def main(args) -> int:
     from curation.engine.runner import RunOptions, run_pipeline
     from curation.status import format_status, run_status
 
-    cfg = load_pipeline(args.pipeline)
+    cfg = load_pipeline(args.pipeline, args.overrides)
     try:
         layout = run_pipeline(cfg, args.input, args.output,
                               RunOptions(workers=args.workers, address=args.address, progress=not args.quiet,

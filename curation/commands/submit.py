@@ -179,16 +179,20 @@ def main(args) -> int:
     entry, runtime_env = prepare(args)
     address = resolve_address(args.address)
     enable_token_auth_if_available()
+    from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
 
+    token_help = ("the cluster uses token authentication: provide its token in ~/.ray/auth_token, "
+                  "$RAY_AUTH_TOKEN_PATH or $RAY_AUTH_TOKEN (and RAY_AUTH_MODE=token)")
     try:
         client = JobSubmissionClient(address)
         job_id = client.submit_job(entrypoint=entry, runtime_env=runtime_env, submission_id=args.submission_id)
+    except AuthenticationError:  # token mode on, no token at hand: Ray's own message is a paragraph
+        raise UserError(f"could not submit to {address}: no Ray token found; {token_help}") from None
     except (ConnectionError, RuntimeError, ValueError) as e:
-        msg = str(e)
+        msg = " ".join(str(e).split())
         if "401" in msg or "403" in msg or "nauthorized" in msg:
-            msg += ("\nthe cluster uses token authentication: set RAY_AUTH_MODE=token and provide the cluster's "
-                    "token in ~/.ray/auth_token, $RAY_AUTH_TOKEN_PATH or $RAY_AUTH_TOKEN")
+            msg += f"; {token_help}"
         raise UserError(f"could not submit to {address}: {msg}") from None
     print(f"submitted job {job_id} to {address}\n  entrypoint: {entry}\n"
           f"  follow:     ray job logs -f --address {address} {job_id}\n"

@@ -165,18 +165,59 @@ def _summarise_arm(rec: dict, evals: list[str]) -> None:
     rec["mean_bpb"] = _mean(per_seed)
 
 
+#: a difference of mean bpb counts as real when it exceeds this many standard errors of the
+#: difference (from the seed spread of both arms): 2 is the usual ~95% two-sided bound
+NOISE_SE = 2.0
+#: an eval set with fewer texts or bytes than this is too small to judge by (ours: at ~1 bpb, 20 kB is
+#: ~160k bits, and a handful of texts is one writer's style, not a domain)
+MIN_EVAL_TEXTS, MIN_EVAL_BYTES = 10, 20_000
+
+
+def _verdict(a: list[float], b: list[float]) -> tuple[str, float | None]:
+    """``better`` / ``worse`` / ``within noise`` of seed values ``a`` against ``b`` (lower is better),
+    and the noise bound (NOISE_SE standard errors of the difference); ``one seed`` without a spread."""
+    if len(a) < 2 or len(b) < 2:
+        return "one seed: no spread to judge by (use --seeds 3)", None
+    se = float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b)))
+    d = float(np.mean(a) - np.mean(b))
+    bound = NOISE_SE * se
+    if abs(d) <= bound:
+        return "within noise", bound
+    return ("better" if d < 0 else "worse"), bound
+
+
 def _comparison(arms: dict, evals: list[str]) -> dict:
-    """Relative change of mean bpb of every arm against the first (negative: better)."""
+    """Relative change of mean bpb of every arm against the first (negative: better), and a verdict
+    per eval set and for the mean (:func:`_verdict`)."""
     names = list(arms)
     if len(names) < 2:
         return {}
     base = arms[names[0]]
-    out = {"baseline": names[0], "relative": {}}
+    out = {"baseline": names[0], "relative": {}, "verdict": {}}
     for n in names[1:]:
         a = arms[n]
         rel = {e: a["bpb_mean"][e] / base["bpb_mean"][e] - 1 for e in evals}
         rel["mean"] = a["mean_bpb"] / base["mean_bpb"] - 1
         out["relative"][n] = rel
+        out["verdict"][n] = {e: _verdict(a["bpb"][e], base["bpb"][e])[0] for e in evals}
+        out["verdict"][n]["mean"] = _verdict(a["mean_bpb_per_seed"], base["mean_bpb_per_seed"])[0]
+    return out
+
+
+def judge_warnings(result: dict) -> list[str]:
+    """Warnings that the comparison cannot be trusted: a model that learned nothing (final training
+    loss at or above ln(vocabulary), the loss of a uniform guess) or an eval set too small."""
+    out = []
+    vocab = (result.get("train") or {}).get("vocab_size")
+    for n, a in (result.get("arms") or {}).items():
+        finals = [float(x[-1]) for x in a.get("train_loss") or [] if len(x)]
+        if vocab and finals and float(np.mean(finals)) >= math.log(vocab):
+            out.append(f"arm {n}: final training loss {np.mean(finals):.2f} >= ln({vocab}) = {math.log(vocab):.2f}: "
+                       "the model learned nothing; train longer (--tokens) before reading the comparison")
+    for e, info in (result.get("evals") or {}).items():
+        if info["texts"] < MIN_EVAL_TEXTS or info["bytes"] < MIN_EVAL_BYTES:
+            out.append(f"eval set {e}: {info['texts']} texts, {info['bytes']:,} bytes: too small to judge by "
+                       f"(want at least {MIN_EVAL_TEXTS} texts and {MIN_EVAL_BYTES:,} bytes)")
     return out
 
 
@@ -234,6 +275,9 @@ def run(o: Options, progress=sys.stderr) -> dict:
             if o.select:
                 select_info["verdict"] = halves.verdict(result["arms"], o.select)
                 result["select"] = select_info
+    for wmsg in judge_warnings(result):
+        result["warnings"].append(wmsg)
+        log("WARNING " + wmsg)
     result["seconds"] = time.perf_counter() - t_start
     (out / "evaluate.json").write_text(json.dumps(result, indent=2, sort_keys=False, default=str))
     from curation.evaluation.html import write_html

@@ -113,7 +113,13 @@ def render(res: dict) -> str:
         if rel:
             base = res["comparison"]["baseline"]
             parts.append(f"<h3>Change against {esc(base)} (negative: better)</h3>")
-            parts.append(_table(["arm", *evals, "mean"], [[n, *[f"{r[e]:+.1%}" for e in [*evals, 'mean']]] for n, r in rel.items()]))
+            verdict = res["comparison"].get("verdict", {})
+            parts.append(_table(["arm", *evals, "mean"], [
+                [n, *[f"{r[e]:+.1%}" + (f" ({verdict[n][e]})" if e in verdict.get(n, {}) else "")
+                      for e in [*evals, 'mean']]] for n, r in rel.items()]))
+            if verdict:
+                parts.append("<p class='meta'>better / worse: the difference exceeds two standard errors of the "
+                             "seed spread; within noise: it does not.</p>")
         parts.append("<h2>Training loss (mean over seeds)</h2>" + _curves(arms))
     if any("contamination" in a for a in arms.values()):
         parts.append("<h2>Contamination: share of each eval set's 13-grams in the arm's training text</h2>")

@@ -27,7 +27,8 @@ its own columns):
   (the default) are rejected as ``undetermined_language`` and kept out of the annealing set.
 * still in apply, per shard (``shard_outputs``, written by the workers with the shard's commit):
   ``mix/part-*.parquet`` (each document repeated ``mix_copies`` times, rows ordered by a seeded
-  hash) and ``anneal/part-*.parquet``, plus a small summary (documents and tokens per domain).
+  hash) and ``anneal/part-*.parquet``, plus a small summary per domain: distinct ``documents``,
+  ``occurrences`` (rows, a document once per copy) and ``tokens`` (of the rows: what the trainer reads).
 * finalize (driver, after apply): merges the per-shard summaries into ``manifest.json``
   (:mod:`curation.run.manifest`); the driver reads no document.
 """
@@ -324,7 +325,7 @@ class Mix(GlobalOperator):
                  .append_column("mix_copies", pa.array(copies, pa.int32()))
                  .append_column("anneal", pa.array(anneal, pa.bool_())))
         drop = (copies == 0) & ~anneal
-        reasons = [("undetermined_language" if und[i] else "not_sampled") if drop[i] else None for i in range(n)]
+        reasons = [("undetermined_language" if und[i] else schema.SAMPLED_OUT_REASONS[0]) if drop[i] else None for i in range(n)]
         details = [(f"language not identified; {UNDETERMINED} has no share in the mix target" if und[i] else
                     f"{domain[i]}/{topic[i] or '-'} sampling rate {rates[i]:.3f}") if drop[i] else None
                    for i in range(n)]
@@ -336,7 +337,7 @@ class Mix(GlobalOperator):
         seeded-hash order) and ``anneal`` rows, and a small summary for the manifest. The engine
         writes both files (as ``mix/<shard>.parquet``, ``anneal/<shard>.parquet``) with the shard."""
         p: MixParams = self.params
-        summary = {part: {"documents": {}, "tokens": {}} for part in OUTPUTS}
+        summary = {part: {"documents": {}, "occurrences": {}, "tokens": {}} for part in OUTPUTS}
         summary["topics"] = {}
         t = kept
         if t.num_rows == 0 or "mix_copies" not in t.column_names:
@@ -356,8 +357,10 @@ class Mix(GlobalOperator):
             dom = tab.column("domain").to_pylist()
             tk = tab.column("tokens").to_numpy(zero_copy_only=False)
             out = summary[part]
-            for d_, n_ in zip(dom, tk):
-                out["documents"][d_] = out["documents"].get(d_, 0) + 1
+            first = (tab.column("epoch").to_numpy(zero_copy_only=False) == 0) if part == "mix" else np.ones(len(dom), bool)
+            for d_, n_, f_ in zip(dom, tk, first):
+                out["occurrences"][d_] = out["occurrences"].get(d_, 0) + 1  # rows: what the trainer reads
+                out["documents"][d_] = out["documents"].get(d_, 0) + int(f_)  # distinct documents
                 out["tokens"][d_] = out["tokens"].get(d_, 0) + int(n_)
             if part == "mix":
                 for tp, d_, n_ in zip(tab.column("topic").to_pylist(), dom, tk):
@@ -371,7 +374,7 @@ class Mix(GlobalOperator):
         from the summaries of every shard in shard order (each with ``outputs``: {part: file
         relative to the run}) and the broadcast decisions (the plan's available tokens and notes)."""
         p: MixParams = self.params
-        out = {part: {"files": [], "documents": {}, "tokens": {}} for part in OUTPUTS}
+        out = {part: {"files": [], "documents": {}, "occurrences": {}, "tokens": {}} for part in OUTPUTS}
         topics: dict[str, int] = {}
         for summ in summaries:
             for part in OUTPUTS:
@@ -379,8 +382,8 @@ class Mix(GlobalOperator):
                 if rel is None:
                     continue
                 out[part]["files"].append(rel)
-                for key in ("documents", "tokens"):
-                    for d_, n_ in summ[part][key].items():
+                for key in ("documents", "occurrences", "tokens"):
+                    for d_, n_ in summ[part].get(key, {}).items():
                         out[part][key][d_] = out[part][key].get(d_, 0) + int(n_)
             for k, n_ in summ.get("topics", {}).items():
                 topics[k] = topics.get(k, 0) + int(n_)
@@ -415,4 +418,6 @@ def _norm(target: dict[str, float]) -> dict[str, float]:
 
 def _sorted(part: dict) -> dict:
     return {"files": part["files"], "documents": dict(sorted(part["documents"].items())),
+            "distinct_documents": int(sum(part["documents"].values())),
+            "occurrences": dict(sorted(part["occurrences"].items())),
             "tokens": dict(sorted(part["tokens"].items()))}

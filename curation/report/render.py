@@ -11,6 +11,7 @@ import time
 
 from curation.report import svg
 from curation.report.svg import esc, fmt_num
+from curation.schema import SAMPLED_OUT_REASONS
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -54,15 +55,25 @@ def _funnel(d: dict) -> str:
     stages = d["funnel"]
     rows, table = [], []
     first_in = next((s["in"] for s in stages.values() if s["in"]), 0)
+    sampled_total = 0
     for name, s in stages.items():
-        rows.append((name, [s["kept"], s["rejected"]]))
-        table.append([name, s["in"], s["kept"], s["rejected"], _pct(s["kept"], s["in"]), _pct(s["kept"], first_in)])
-    chart = svg.hbars(rows, "documents kept and rejected per stage", series=["kept", "rejected"],
-                      colors=[svg.KEPT, svg.REJECTED])
-    tab = _table(["stage", "in", "kept", "rejected", "kept %", "of input"], table)
-    reasons = [(f"{st}/{r}", [n]) for st, s in stages.items() for r, n in s["reasons"].items()]
+        out = s.get("sampled_out", 0)
+        sampled_total += out
+        rows.append((name, [s["kept"], s["rejected"] - out, out]))
+        table.append([name, s["in"], s["kept"], s["rejected"] - out, out or "", _pct(s["kept"], s["in"]),
+                      _pct(s["kept"], first_in)])
+    chart = svg.hbars(rows, "documents kept, rejected and sampled out per stage",
+                      series=["kept", "rejected by a filter", "sampled out by the mix"],
+                      colors=[svg.KEPT, svg.REJECTED, svg.SAMPLED_OUT])
+    tab = _table(["stage", "in", "kept", "rejected", "sampled out", "kept %", "of input"], table)
+    reasons = [(f"{st}/{r}", [n]) for st, s in stages.items() for r, n in s["reasons"].items()
+               if r not in SAMPLED_OUT_REASONS]
     reasons.sort(key=lambda x: -x[1][0])
     parts = [f'<div class="row"><figure>{chart}</figure>{tab}</div>']
+    if sampled_total:
+        parts.append(f'<p class="muted">{sampled_total:,} documents were sampled out by the mix '
+                     f'(<code>{esc(", ".join(SAMPLED_OUT_REASONS))}</code>: no copy drawn at the target mix, not '
+                     'judged by a filter); they are counted apart from the rejections below.</p>')
     if reasons:
         parts.append("<h3>Rejected documents by stage and reason</h3>")
         rchart = svg.hbars(reasons[:25], "rejected documents by stage and reason", colors=[svg.REJECTED])
@@ -112,6 +123,8 @@ def _reasons(d: dict) -> str:
         return '<p class="muted">No document was rejected.</p>'
     rows = []
     for r in d["reasons"]:
+        if r["reason"] in SAMPLED_OUT_REASONS:  # sampling, not rejection: counted apart in the funnel
+            continue
         urls = "<br>".join(f"<code>{esc(u)}</code>" for u in r["urls"]) or '<span class="muted">(no url)</span>'
         details = "<br>".join(f"<code>{esc(x)}</code>" for x in r["details"])
         rows.append([r["stage"], r["reason"], r["count"], _Raw(urls), _Raw(details)])
@@ -141,14 +154,16 @@ def _timing(d: dict) -> str:
 def render(d: dict) -> str:
     funnel = d["funnel"]
     first_in = next((s["in"] for s in funnel.values() if s["in"]), 0)
-    rejected = sum(s["rejected"] for s in funnel.values())
+    sampled = sum(s.get("sampled_out", 0) for s in funnel.values())
+    rejected = sum(s["rejected"] for s in funnel.values()) - sampled
     versions = ", ".join(f"{k} {v}" for k, v in d["versions"].items())
     inputs = "<br>".join(f"<code>{esc(p)}</code>" for p in d["inputs"][:10])
     if len(d["inputs"]) > 10:
         inputs += f"<br>… and {len(d['inputs']) - 10} more"
     cards = "".join(f'<div class="card"><b>{esc(v)}</b>{esc(k)}</div>' for k, v in [
         ("documents read", fmt_num(first_in)), ("documents kept", fmt_num(d["final_docs"])),
-        ("rejected", fmt_num(rejected)), ("kept share", _pct(d["final_docs"], first_in)),
+        ("rejected by filters", fmt_num(rejected)), *([("sampled out", fmt_num(sampled))] if sampled else []),
+        ("kept share", _pct(d["final_docs"], first_in)),
         ("shards", fmt_num(d["shards"])), ("state", d["state"] or "-")])
     sections = [
         ("funnel", "Document funnel by stage and reason", _funnel(d)),

@@ -14,6 +14,7 @@ PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b
            "#9d755d", "#bab0ac"]
 KEPT = "#4c78a8"
 REJECTED = "#e45756"
+SAMPLED_OUT = "#bab0ac"  # grey: left out by the mix's sampling, not judged
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"'
 
 

@@ -3,10 +3,14 @@
 One writer (:func:`write`, the driver after the mix stage, from per-shard summaries), one way to
 add a section later (:func:`update`, e.g. the tokenize stage's ``tokens``), one reader
 (:func:`read` and the trainer's :class:`Manifest`). The format is versioned (``format``); the
-reader refuses versions it does not know. File paths inside are relative to the manifest's folder.
+reader refuses versions it does not know. File paths inside are relative to the manifest's folder,
+so a run folder can be moved or copied: the tokenizer the tokens were counted and written with
+is copied into the run (``tokenizer.json``, or ``tokenizer/`` for a Hugging Face folder) and named
+by that relative path (``tokenizer``, ``tokens.tokenizer``); ``source_run`` is ``"."``.
 
 Format ``curation.mix/1``: ``text_column``, ``tokenizer``, ``mix`` and ``anneal`` (each
-``{"files": [...], "documents": {domain: n}, "tokens": {domain: n}}``), ``target_mix``,
+``{"files": [...], "documents": {domain: distinct documents}, "distinct_documents": n,
+"occurrences": {domain: rows, one per copy}, "tokens": {domain: tokens of the rows}}``), ``target_mix``,
 ``achieved_mix``, ``config``, ``source_run``, ``topic_tokens``, and when planned ``available``,
 ``epochs``, ``notes``.
 """
@@ -32,8 +36,49 @@ def encode(manifest: dict) -> bytes:
 
 
 def write(layout: RunLayout, manifest: dict) -> str:
-    manifest = {"format": FORMAT, **{k: v for k, v in manifest.items() if k != "format"}}
+    manifest = relocatable(layout, {"format": FORMAT, **{k: v for k, v in manifest.items() if k != "format"}})
     return write_bytes_atomic(layout.fs, layout.manifest(), encode(manifest))
+
+
+#: where a tokenizer named by a manifest is copied inside the run: a file, or a Hugging Face folder
+TOKENIZER_FILE, TOKENIZER_DIR = "tokenizer.json", "tokenizer"
+
+
+def _copy_tokenizer(layout: RunLayout, named: str) -> str:
+    """A local tokenizer (file or folder) copied into the run; returns its path relative to the run."""
+    src = Path(named)
+    if src.is_dir():
+        for f in sorted(x for x in src.iterdir() if x.is_file()):
+            write_bytes_atomic(layout.fs, layout.path(TOKENIZER_DIR, f.name), f.read_bytes())
+        return TOKENIZER_DIR
+    data = src.read_bytes()
+    dest = layout.path(TOKENIZER_FILE)
+    if not (fsx.is_file(layout.fs, dest) and fsx.read_bytes(layout.fs, dest) == data):
+        write_bytes_atomic(layout.fs, dest, data)
+    return TOKENIZER_FILE
+
+
+def _relative(layout: RunLayout, named: str | None) -> str | None:
+    if not named or not os.path.isabs(named):
+        return named
+    root = layout.root.rstrip("/") + "/"
+    if layout.is_local and named.startswith(root):
+        return named[len(root):]
+    if os.path.exists(named):
+        return _copy_tokenizer(layout, named)
+    return named
+
+
+def relocatable(layout: RunLayout, manifest: dict) -> dict:
+    """The manifest with no absolute path: tokenizers copied into the run, ``source_run`` ``"."``."""
+    m = dict(manifest)
+    if "tokenizer" in m:
+        m["tokenizer"] = _relative(layout, m["tokenizer"])
+    if isinstance(m.get("tokens"), dict) and "tokenizer" in m["tokens"]:
+        m["tokens"] = {**m["tokens"], "tokenizer": _relative(layout, m["tokens"]["tokenizer"])}
+    if m.get("source_run") == layout.uri or m.get("source_run") == layout.root:
+        m["source_run"] = "."
+    return m
 
 
 def exists(layout: RunLayout) -> bool:
@@ -91,6 +136,19 @@ class Manifest:
         self._root = posixpath.dirname(p)
         self.root = Path(self._root) if fsx.local(fs) else fsx.to_uri(fs, self._root)
         self.text_column = text_column or self.raw.get("text_column", "text")
+
+    def resolve(self, rel: str | None):
+        """A path the manifest names (relative to its folder; absolute in older manifests) as a local
+        path or URI, or None."""
+        if not rel:
+            return None
+        full = rel if os.path.isabs(rel) or fsx.is_uri(rel) else posixpath.normpath(posixpath.join(self._root, rel))
+        return Path(full) if fsx.local(self.fs) and not fsx.is_uri(full) else fsx.to_uri(self.fs, full)
+
+    def tokenizer(self, section: str | None = None):
+        """The tokenizer of the mix (``section=None``) or of the token shards (``"tokens"``), resolved."""
+        raw = (self.raw.get(section) or {}) if section else self.raw
+        return self.resolve(raw.get("tokenizer"))
 
     def files(self, phase: str) -> list:
         section = self.raw.get(phase) or {}

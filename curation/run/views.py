@@ -6,10 +6,11 @@ offline. Files of one view may have different columns (an empty shard, a stage t
 column): the dataset's schema is the union of theirs, missing columns read as nulls, like
 ``read_parquet(..., union_by_name=true)``.
 
-Views: one per stage output folder, named by its stage (``extract``, ``url_dedup``, ...),
-``rejected`` (every dropped document with stage, reason, detail), ``stats`` (per stage and shard
-counters and timings), ``mix`` and ``anneal`` when the run has them, and ``final`` (the last
-stage group's output). No SQL here is built from a path: views are registered objects, and view
+Views (:func:`plan`): one per stage, fused or not, with the documents it kept (``extract``,
+``url_dedup``, ...), each group folder by its own name (``"01-url_filter"``), ``rejected`` (every
+dropped document with stage, reason, detail), ``stats`` (per stage and shard counters and
+timings), ``mix`` (distinct documents with ``copies``), ``mix_occurrences`` and ``anneal`` when the
+run has them, and ``final`` / ``kept`` (the last stage group's output). No SQL here is built from a path: views are registered objects, and view
 names are reduced to word characters and quoted.
 """
 
@@ -72,26 +73,88 @@ def final_group(layout: RunLayout, run: dict, found: dict[str, list[str]]) -> st
     return None
 
 
-def connect(layout: RunLayout, run: dict | None = None, only: tuple[str, ...] | None = None) -> tuple[
-        duckdb.DuckDBPyConnection, dict[str, str]]:
-    """A DuckDB connection with the run's views; returns it and {view name: folder}. ``only``
-    limits the views (e.g. ``("stats", "rejected")`` for status)."""
-    con = duckdb.connect()
-    found = sources(layout)
-    wanted: dict[str, str] = {}
+#: columns a rejected row has that a kept row has not
+REJECT_COLUMNS = ("stage", "reason", "detail")
+
+
+def plan(layout: RunLayout, run: dict | None, found: dict[str, list[str]]) -> dict[str, tuple]:
+    """View name -> how to make it: ``("files", folder)`` (a dataset over the folder's files),
+    ``("rows", folder, stages)`` (its rows of those stages) or ``("sql", SQL, [views it reads], folder)``.
+
+    * every stage of the run, fused or not, is the documents it kept: the output of its group,
+      plus the rows the later stages of the same group rejected (as ``RUN@STAGE`` reads them;
+      ``extract`` of a group ``01-url_filter`` that fused extract and url_filter);
+    * ``mix``: one row per distinct document of the mix, with ``copies`` (the times the trainer
+      sees it); ``mix_occurrences``: the mix files themselves, one row per copy, with ``epoch``;
+    * ``final`` and ``kept``: the last group's output.
+    """
+    out: dict[str, tuple] = {}
+    for folder in found:
+        if folder == "mix":
+            out["mix_occurrences"] = ("files", folder)
+            out["mix"] = ("sql", "SELECT * EXCLUDE (epoch), CAST(count(*) OVER (PARTITION BY id) AS INTEGER) AS "
+                                 "copies FROM mix_occurrences QUALIFY epoch = 0", ["mix_occurrences"], folder)
+        elif not GROUP_DIR.match(folder):
+            out[folder] = ("files", folder)
+    groups = {g["name"]: g.get("stages") for g in (run or {}).get("groups") or []}
     for folder in found:
         m = GROUP_DIR.match(folder)
-        wanted[view_name(m.group(2)) if m else folder] = folder
-    if run is not None:
-        last = final_group(layout, run, found)
-        if last:
-            wanted["final"] = last
-    views = {}
-    for name, folder in wanted.items():
-        if only is not None and name not in only:
+        if not m:
             continue
-        con.register(name, dataset(layout, found[folder]))  # the connection keeps the dataset alive
-        views[name] = folder
+        out[folder] = ("files", folder)  # the group's folder by its own name: FROM "01-url_filter"
+        stages = groups.get(folder) or [m.group(2)]
+        for i, stage in enumerate(stages):
+            name = view_name(stage)
+            if name in out:  # mix, rejected, stats: the run-level view keeps the name
+                continue
+            later = stages[i + 1:]
+            if not later:
+                out[name] = ("sql", f"SELECT * FROM {quote(folder)}", [folder], folder)
+            elif "rejected" in found:
+                # the rows the later stages of the group rejected: a dataset filtered on ``stage`` (a
+                # pyarrow expression, no stage name inside SQL)
+                dropped = f"_rejected_by_later_{name}"
+                out[dropped] = ("rows", "rejected", list(later))
+                out[name] = ("sql", (f"SELECT * FROM {quote(folder)} UNION ALL BY NAME SELECT * EXCLUDE "
+                                     f"({', '.join(REJECT_COLUMNS)}) FROM {quote(dropped)}"),
+                             [folder, dropped], folder)
+    last = final_group(layout, run, found) if run is not None else None
+    if last:
+        for name in ("final", "kept"):
+            out[name] = ("sql", f"SELECT * FROM {quote(last)}", [last], last)
+    return out
+
+
+def connect(layout: RunLayout, run: dict | None = None, only: tuple[str, ...] | None = None) -> tuple[
+        duckdb.DuckDBPyConnection, dict[str, str]]:
+    """A DuckDB connection with the run's views (:func:`plan`); returns it and {view name: folder}
+    of the views a user reads (not the group folders' own names). ``only`` limits the views (e.g.
+    ``("stats", "rejected")`` for status)."""
+    con = duckdb.connect()
+    found = sources(layout)
+    how = plan(layout, run, found)
+    made: set[str] = set()
+
+    def make(name: str) -> None:
+        if name in made:
+            return
+        spec = how[name]
+        if spec[0] == "files":  # the connection keeps the dataset alive
+            con.register(name, dataset(layout, found[spec[1]]))
+        elif spec[0] == "rows":
+            con.register(name, dataset(layout, found[spec[1]]).filter(ds.field("stage").isin(spec[2])))
+        else:
+            for dep in spec[2]:
+                make(dep)
+            con.execute(f"CREATE VIEW {quote(name)} AS {spec[1]}")
+        made.add(name)
+
+    views = {}
+    for name, spec in how.items():
+        if GROUP_DIR.match(name) or spec[0] == "rows" or (only is not None and name not in only):
+            continue
+        make(name)
+        views[name] = spec[1] if spec[0] == "files" else spec[3]
     return con, views
 
 

@@ -22,6 +22,11 @@ class Tokenizer:
         self.source = source
 
     @property
+    def backend(self):
+        """The ``tokenizers.Tokenizer`` inside (for the Hugging Face export)."""
+        return self._tok
+
+    @property
     def vocab_size(self) -> int:
         return self._tok.get_vocab_size(with_added_tokens=True)
 

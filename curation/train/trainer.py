@@ -161,7 +161,7 @@ class Trainer(Stateful):
         """The token path calls no tokenizer. One is still loaded when at hand (--tokenizer, or the one
         the shards name), for decoding and evaluation, and copied to OUT/tokenizer.json; it must
         have the shards' vocabulary. A run moved without its tokenizer trains all the same."""
-        named = self.cfg.tokenizer or self.tokens.get("tokenizer")
+        named = self.cfg.tokenizer or self.manifest.tokenizer("tokens")
         if not self.cfg.tokenizer and not (named and Path(named).exists()):
             return None
         tok = load_tokenizer(named)
@@ -179,7 +179,7 @@ class Trainer(Stateful):
         if cfg.tokenizer:
             return load_tokenizer(cfg.tokenizer)
         path = self.out / "tokenizer.json"
-        named = self.manifest.raw.get("tokenizer")
+        named = self.manifest.tokenizer()
         if not path.is_file() and named and Path(named).exists():
             tok = load_tokenizer(named)  # the tokenizer the curation run counted tokens with
             if d.is_main:

@@ -24,13 +24,14 @@ def test_manifest_contract(runs):
     run = runs[2]
     m = json.loads((run / "manifest.json").read_text())
     assert m["format"] == "curation.mix/1" and m["text_column"] == "text"
-    assert Path(m["tokenizer"]).is_file()
-    assert m["source_run"] == str(run)
+    assert not Path(m["tokenizer"]).is_absolute() and (run / m["tokenizer"]).is_file()  # copied: relocatable
+    assert m["source_run"] == "."
     assert set(m["target_mix"]) == set(TARGET)
     for part in ("mix", "anneal"):
         assert m[part]["files"], part
         docs = tokens = 0
         per_domain: dict[str, int] = {}
+        distinct: dict[str, set] = {}
         for rel in m[part]["files"]:
             assert not Path(rel).is_absolute() and rel.startswith(part + "/")
             t = pq.read_table(run / rel)
@@ -42,9 +43,12 @@ def test_manifest_contract(runs):
             assert set(t.column("domain").to_pylist()) <= set(TARGET)
             docs += t.num_rows
             tokens += pc_sum(t.column("tokens"))
-            for d, n in zip(t.column("domain").to_pylist(), t.column("tokens").to_pylist()):
+            for d, n, i in zip(t.column("domain").to_pylist(), t.column("tokens").to_pylist(), t.column("id").to_pylist()):
                 per_domain[d] = per_domain.get(d, 0) + n
-        assert docs == sum(m[part]["documents"].values())
+                distinct.setdefault(d, set()).add(i)
+        assert docs == sum(m[part]["occurrences"].values())  # rows: a document once per copy
+        assert {d: len(v) for d, v in distinct.items()} == m[part]["documents"]  # distinct documents
+        assert m[part]["distinct_documents"] == sum(m[part]["documents"].values())
         assert per_domain == m[part]["tokens"]
 
 
@@ -129,3 +133,53 @@ def test_plan_without_a_domain_renormalises_and_says_so(models, sample_dir):
         tok[d] = tok.get(d, 0) + n * c
     total = sum(tok.values())
     assert abs(tok["general"] / total - 0.625) <= 0.02 and abs(tok["math"] / total - 0.375) <= 0.02
+
+
+def test_query_views_every_stage_and_distinct_mix(runs):
+    """`curate query`'s views on a run whose extract, domain and quality stages ran fused in one group:
+    a view per stage with the documents it kept, and a mix of distinct documents with `copies`."""
+    from curation.query import query
+    from curation.status import run_status
+
+    run = runs[2]
+    st = run_status(run)["stages"]
+    n = lambda sql: query(run, sql)[1][0][0]  # noqa: E731
+    for stage in ("extract", "domain", "quality", "quality_select"):  # mix: below (mix + anneal)
+        assert n(f"SELECT count(*) FROM {stage}") == st[stage]["kept"], stage
+    assert n("SELECT count(*) FROM kept") == n("SELECT count(*) FROM final") == st["mix"]["kept"]
+    m = json.loads((run / "manifest.json").read_text())
+    # one row per distinct document; the repeats are in mix_occurrences
+    assert n("SELECT count(*) FROM mix") == n("SELECT count(DISTINCT id) FROM mix") == m["mix"]["distinct_documents"]
+    assert n("SELECT count(*) FROM mix_occurrences") == sum(m["mix"]["occurrences"].values())
+    assert n("SELECT sum(copies) FROM mix") == n("SELECT count(*) FROM mix_occurrences")
+    assert n("SELECT min(copies) FROM mix") >= 1 and n("SELECT max(copies) FROM mix") > 1  # scarce domains repeat
+    assert dict(query(run, "SELECT domain, count(*) FROM mix GROUP BY 1")[1]) == m["mix"]["documents"]
+    # mix plus anneal hold exactly the documents the mix stage kept (curate status)
+    assert n("SELECT count(*) FROM (SELECT id FROM mix UNION SELECT id FROM anneal)") == st["mix"]["kept"]
+    assert n("SELECT count(*) FROM (SELECT id FROM mix UNION SELECT id FROM anneal EXCEPT "
+             "SELECT id FROM kept)") == 0
+
+
+def test_status_tells_sampled_out_from_rejected(runs, capsys):
+    from curation.cli import main
+    from curation.status import run_status
+
+    mix = run_status(runs[2])["stages"]["mix"]
+    assert mix["sampled_out"] == mix["reasons"]["not_sampled"] > 0
+    assert main(["status", str(runs[2])]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("mix "))
+    cols = row.split()
+    # in, kept, rejected by a filter (here: none but undetermined language), sampled out
+    assert int(cols[2]) == mix["in"] and int(cols[3]) == mix["kept"]
+    assert int(cols[4]) == mix["rejected"] - mix["sampled_out"] and int(cols[5]) == mix["sampled_out"]
+    assert "not_sampled" not in row
+
+
+def test_report_counts_sampled_out_apart(runs):
+    from curation.report import build_report
+
+    build_report(runs[2])
+    html = (runs[2] / "report.html").read_text()
+    assert "sampled out by the mix" in html
+    assert "mix/not_sampled" not in html  # not among the rejections by stage and reason

@@ -144,6 +144,6 @@ def test_views_union_columns_and_skip_temporaries(layout):
     with layout.fs.open_output_stream(layout.stats_root() + "/read/.tmp-dead-part-00002.parquet") as f:
         f.write(b"not parquet: a worker died writing this")
     con, found = views.connect(layout, {"groups": [{"name": "01-my-stage"}]})
-    assert set(found) == {"stats", "my_stage", "final"}
+    assert set(found) == {"stats", "my_stage", "final", "kept"}
     assert con.execute("SELECT count(*), sum(docs_in), count(seconds) FROM stats").fetchone() == (2, 6, 1)
     assert con.execute('SELECT id FROM "final"').fetchall() == [("a",)]
