@@ -131,6 +131,8 @@ def main() -> None:
         "resiliparse (direct)": direct(bare_resiliparse),
         "curation extract[resiliparse]": operator("resiliparse"),
         "  ... keep_math=false": operator("resiliparse", keep_math=False),
+        "  ... max_depth=0": operator("resiliparse", max_depth=0),
+        "curation extract[trafilatura] max_depth=0": operator("trafilatura", max_depth=0),
     }
     table = as_table(pages)
     best = {k: float("inf") for k in variants}
@@ -168,6 +170,9 @@ def main() -> None:
         print(f"overhead of our operator over bare {eng}: {o * 100:+.1f}%  "
               f"(F1 {rows[f'curation extract[{eng}]']['f1']:.3f} vs {rows[f'{eng} (direct)']['f1']:.3f})")
     overhead["resiliparse_without_math"] = median_ratio("  ... keep_math=false", "resiliparse (direct)")
+    for eng, name in (("resiliparse", "  ... max_depth=0"), ("trafilatura", "curation extract[trafilatura] max_depth=0")):
+        overhead[f"nesting_prepass_{eng}"] = median_ratio(f"curation extract[{eng}]", name)
+        print(f"the nesting pre-pass (max_depth=100 vs 0) costs {overhead[f'nesting_prepass_{eng}'] * 100:+.1f}% with {eng}")
     print(f"resiliparse with keep_math=false: {overhead['resiliparse_without_math'] * 100:+.1f}% over the bare call "
           "(math retention costs the rest)")
     extra = {}

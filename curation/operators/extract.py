@@ -1,7 +1,7 @@
 """extract: main-content text from HTML (trafilatura by default, resiliparse as the fast engine).
 
 Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), nesting
-deeper than 100 tags unwrapped before parsing (:mod:`curation.html.nesting`: lxml drops what lies
+deeper than ``max_depth`` (100) tags unwrapped before parsing (:mod:`curation.html.nesting`: lxml drops what lies
 deeper than 256, and resiliparse's C code is superlinear in depth, past the reach of the timer), math kept
 as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`);
 the engine-specific parts live in :mod:`curation.html.engines`.
@@ -29,6 +29,9 @@ class ExtractParams(Params):
     max_bytes: int = 10_000_000
     #: Wall-clock bound per page, seconds (0 disables).
     timeout_s: float = 10.0
+    #: Tags nested deeper than this are unwrapped before parsing, their text kept (0: off; lxml stops
+    #: at 256, and no page of ../shared/data/html_extraction nests deeper than 54).
+    max_depth: int = 100
     #: Extracted text shorter than this (in characters) is rejected as empty.
     min_chars: int = 1
     include_tables: bool = True
@@ -56,7 +59,7 @@ class Extract(MapOperator):
             return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
         try:
             with time_limit(p.timeout_s):
-                text = self.engine.extract(flatten_deep_nesting(html), url)
+                text = self.engine.extract(flatten_deep_nesting(html, p.max_depth) if p.max_depth else html, url)
         except PageTimeout:
             return None, "timeout", f"{p.engine} took more than {p.timeout_s}s"
         except (KeyboardInterrupt, SystemExit, GeneratorExit):

@@ -77,3 +77,10 @@ def test_a_parser_panic_becomes_a_rejected_row():
     op.engine = Panicking()
     text, reason, detail = op.extract_one("<html><body><p>x</p></body></html>", None)
     assert (text, reason) == (None, "parse_error") and "PanicException" in detail
+
+
+def test_without_the_prepass_lxml_loses_the_deep_paragraphs(paragraphs):
+    """max_depth=0 turns the pre-pass off: trafilatura's lxml tree ends at depth 256."""
+    html = _deep_page(paragraphs)
+    text, reason, _ = Extract({"engine": "trafilatura", "max_depth": 0}).extract_one(html, None)
+    assert reason == "empty_extraction" or sum(p[:80] in text for p in paragraphs) < len(paragraphs)
