@@ -2,7 +2,10 @@
 
 On the ScrapingHub article-extraction benchmark (../shared/data/html_extraction/scrapinghub_aeb,
 or --data DIR): token-level precision / recall / F1 against the ground-truth article bodies, and
-documents per CPU-second (one process, so per core). Timings are process CPU time; docs/s is the
+documents per CPU-second (one process, so per core). With --all, also trafilatura's evaluation
+set (snippet precision / recall / F1, counted as upstream: a "with" snippet found is a TP, missed a
+FN; a "without" snippet found is a FP) and the Readability cases (token F1 against the text of
+their expected HTML). Timings are process CPU time; docs/s is the
 best of --repeats interleaved rounds, and each overhead is the median over rounds of the ratio
 measured within one round, so drift between rounds cancels.
 
@@ -42,6 +45,38 @@ def load(data: Path):
         if f.exists():
             pages.append((gzip.open(f).read().decode("utf-8", "replace"), gt[key]["url"], gt[key]["articleBody"]))
     return pages
+
+
+def load_trafilatura_eval(data: Path):
+    ev = json.loads((data / "evaldata.json").read_text())
+    pages = []
+    for url in sorted(ev):
+        f = data / "html" / (ev[url]["file"] if ev[url]["file"].endswith(".gz") else ev[url]["file"] + ".gz")
+        if f.exists():
+            pages.append((gzip.open(f).read().decode("utf-8", "replace"), url, ev[url]))
+    return pages
+
+
+def load_readability(data: Path):
+    import lxml.html
+
+    pages = []
+    for case in sorted(p for p in data.iterdir() if (p / "source.html.gz").exists()):
+        expected = lxml.html.fromstring(gzip.open(case / "expected.html.gz").read()).text_content()
+        pages.append((gzip.open(case / "source.html.gz").read().decode("utf-8", "replace"), None, expected))
+    return pages
+
+
+def snippet_prf(texts, pages) -> tuple[float, float, float]:
+    tp = fn = fp = 0
+    for text, (_, _, truth) in zip(texts, pages):
+        text = " ".join((text or "").split())
+        for snip in truth.get("with", []):
+            found = " ".join(snip.split()) in text
+            tp, fn = tp + found, fn + (not found)
+        fp += sum(" ".join(snip.split()) in text for snip in truth.get("without", []))
+    p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return p, r, 2 * p * r / max(p + r, 1e-9)
 
 
 def bare_trafilatura(html: str, url: str | None) -> str | None:
@@ -87,6 +122,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT)
     ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--all", action="store_true", help="also score the trafilatura-eval and Readability sets (one round)")
     args = ap.parse_args()
     pages = load(args.data)
     variants = {
@@ -95,6 +131,8 @@ def main() -> None:
         "resiliparse (direct)": direct(bare_resiliparse),
         "curation extract[resiliparse]": operator("resiliparse"),
         "  ... keep_math=false": operator("resiliparse", keep_math=False),
+        "  ... max_depth=0": operator("resiliparse", max_depth=0),
+        "curation extract[trafilatura] max_depth=0": operator("trafilatura", max_depth=0),
     }
     table = as_table(pages)
     best = {k: float("inf") for k in variants}
@@ -132,9 +170,39 @@ def main() -> None:
         print(f"overhead of our operator over bare {eng}: {o * 100:+.1f}%  "
               f"(F1 {rows[f'curation extract[{eng}]']['f1']:.3f} vs {rows[f'{eng} (direct)']['f1']:.3f})")
     overhead["resiliparse_without_math"] = median_ratio("  ... keep_math=false", "resiliparse (direct)")
+    for eng, name in (("resiliparse", "  ... max_depth=0"), ("trafilatura", "curation extract[trafilatura] max_depth=0")):
+        overhead[f"nesting_prepass_{eng}"] = median_ratio(f"curation extract[{eng}]", name)
+        print(f"the nesting pre-pass (max_depth=100 vs 0) costs {overhead[f'nesting_prepass_{eng}'] * 100:+.1f}% with {eng}")
     print(f"resiliparse with keep_math=false: {overhead['resiliparse_without_math'] * 100:+.1f}% over the bare call "
           "(math retention costs the rest)")
-    print(json.dumps({"pages": len(pages), "variants": rows, "overhead": overhead}))
+    extra = {}
+    if args.all:
+        extra = score_other_sets(args.data.parent, variants)
+    print(json.dumps({"pages": len(pages), "variants": rows, "overhead": overhead, **extra}))
+
+
+def score_other_sets(root: Path, variants) -> dict:
+    """One round on trafilatura-eval (snippet P/R/F1) and the Readability cases (token F1)."""
+    out = {}
+    for set_name, pages, score in (
+        ("trafilatura_eval", load_trafilatura_eval(root / "trafilatura_eval"), snippet_prf),
+        ("readability", load_readability(root / "mozilla_readability"),
+         lambda texts, pages: tuple(sum(x[i] for x in [precision_recall_f1(t, truth) for t, (_, _, truth)
+                                                        in zip(texts, pages)]) / len(pages) for i in range(3))),
+    ):
+        table = as_table(pages)
+        print(f"{len(pages)} pages of {set_name}")
+        print(f"{'variant':<32}{'P':>7}{'R':>7}{'F1':>7}{'docs/s/core':>13}")
+        out[set_name] = {}
+        for name, run in variants.items():
+            t0 = time.process_time()
+            texts = run(pages, table)
+            took = time.process_time() - t0
+            p, r, f = score(texts, pages)
+            out[set_name][name] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
+                                   "docs_per_s_per_core": round(len(pages) / took, 1)}
+            print(f"{name:<32}{p:7.3f}{r:7.3f}{f:7.3f}{len(pages) / took:13.1f}")
+    return out
 
 
 if __name__ == "__main__":

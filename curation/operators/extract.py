@@ -1,6 +1,8 @@
 """extract: main-content text from HTML (trafilatura by default, resiliparse as the fast engine).
 
-Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), math kept
+Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), nesting
+deeper than ``max_depth`` (100) tags unwrapped before parsing (:mod:`curation.html.nesting`: lxml drops what lies
+deeper than 256, and resiliparse's C code is superlinear in depth, past the reach of the timer), math kept
 as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`);
 the engine-specific parts live in :mod:`curation.html.engines`.
 Rows that arrive with ``text`` and no ``html`` (text-only inputs) pass through unchanged, under the same ``max_bytes``.
@@ -16,6 +18,7 @@ import pyarrow as pa
 
 from curation import schema
 from curation.html.engines import get_engine
+from curation.html.nesting import flatten_deep_nesting
 from curation.html.timeout import PageTimeout, time_limit
 from curation.operators.base import MapOperator, OpResult, Params
 
@@ -26,6 +29,9 @@ class ExtractParams(Params):
     max_bytes: int = 10_000_000
     #: Wall-clock bound per page, seconds (0 disables).
     timeout_s: float = 10.0
+    #: Tags nested deeper than this are unwrapped before parsing, their text kept (0: off; lxml stops
+    #: at 256, and no page of ../shared/data/html_extraction nests deeper than 54).
+    max_depth: int = 100
     #: Extracted text shorter than this (in characters) is rejected as empty.
     min_chars: int = 1
     include_tables: bool = True
@@ -53,10 +59,13 @@ class Extract(MapOperator):
             return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
         try:
             with time_limit(p.timeout_s):
-                text = self.engine.extract(html, url)
+                text = self.engine.extract(flatten_deep_nesting(html, p.max_depth) if p.max_depth else html, url)
         except PageTimeout:
             return None, "timeout", f"{p.engine} took more than {p.timeout_s}s"
-        except Exception as e:  # a parser failure is about this page, never the run
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as e:  # a parser failure is about this page, never the run; a Rust
+            # panic (pyo3's PanicException) derives from BaseException, so Exception alone misses it
             return None, "parse_error", f"{p.engine}: {type(e).__name__}: {str(e)[:200]}"
         if len(text) < max(p.min_chars, 1):
             return None, "empty_extraction", f"{len(text)} characters of main text"
