@@ -9,9 +9,12 @@ lock is stale:
 * the heartbeat is older than ``LEASE_S`` (a driver on another machine that stopped): a lease.
 
 On a local disk the lock file is created exclusively (``O_EXCL``) and a stale one is moved aside
-atomically (rename, then a check of its token), so two processes recovering it cannot both win; object
-stores have no exclusive create, so there the lock is a lease object, written then read back to
-check that this run won.
+atomically (rename, then a check of its token), so two processes recovering it cannot both win. On
+S3 the lock is created with a conditional write (``If-None-Match: *``) and a stale one is replaced
+only if it is still the version that was judged stale (``If-Match: <ETag>``,
+:mod:`curation.run.conditional`): exactly one recovering process wins there too. Other object
+stores (GCS through ``pyarrow.fs``) get a lease object, written then read back to check that this
+run won; two drivers starting within the same second there can both believe they won.
 ``curate status`` uses :func:`state` to tell a running driver from one that died ("stopped").
 """
 
@@ -25,6 +28,7 @@ import time
 import uuid
 
 from curation.io import fs as fsx
+from curation.run import conditional
 from curation.run.commit import write_bytes_atomic
 from curation.run.layout import RunLayout
 
@@ -87,6 +91,8 @@ class RunLock:
         self.owner = {"host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
                       "started": time.time(), "heartbeat": time.time()}
         self.recovered: dict | None = None
+        self._conditional = layout.uri.startswith("s3://")  # S3: conditional writes decide ownership
+        self._etag: str | None = None  # S3: the version of the lock this run wrote last
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -95,6 +101,9 @@ class RunLock:
 
     def acquire(self) -> "RunLock":
         fs, path = self.layout.fs, self.layout.lock()
+        if self._conditional:
+            self._acquire_conditional(path)
+            return self._start_heartbeat()
         old = read(self.layout)
         if old is not None:
             if is_live(old):
@@ -121,9 +130,34 @@ class RunLock:
             now = read(self.layout)
             if not now or now.get("token") != self.token:
                 raise LockedError(f"{self.layout.uri} is in use by another run (it took the lease just now)")
+        return self._start_heartbeat()
+
+    def _start_heartbeat(self) -> "RunLock":
         self._thread = threading.Thread(target=self._beat, name="run-lock-heartbeat", daemon=True)
         self._thread.start()
         return self
+
+    def _acquire_conditional(self, path: str) -> None:
+        """S3: create the lock if absent; replace a stale one only if it is still the version read."""
+        cur = conditional.read(path)
+        if cur is None:
+            try:
+                self._etag = conditional.put(path, self._body(), if_absent=True)
+            except conditional.ConditionFailed:
+                raise LockedError(f"{self.layout.uri} is in use by another run (it took the lock just now)") from None
+            return
+        try:
+            old = json.loads(cur.body.decode("utf-8"))
+        except ValueError:
+            old = {}  # an unreadable lock names no live owner: stale
+        if old and is_live(old):
+            raise LockedError(f"{self.layout.uri} is in use by another run: {describe(old)}; "
+                              f"wait for it to end, or remove {self.layout.display(path)} if it is gone")
+        self.recovered = old
+        try:
+            self._etag = conditional.put(path, self._body(), if_etag=cur.etag)
+        except conditional.ConditionFailed:
+            raise LockedError(f"{self.layout.uri} is in use by another run (it recovered the stale lock just now)") from None
 
     def _move_stale_aside(self, path: str, stale: dict) -> None:
         """Remove the stale lock atomically: rename it to a name of our own, then check that what
@@ -156,8 +190,13 @@ class RunLock:
                 return  # someone removed or took the lock: stop refreshing it
             self.owner["heartbeat"] = time.time()
             try:
-                write_bytes_atomic(self.layout.fs, self.layout.lock(), self._body())
-            except OSError:
+                if self._conditional:
+                    self._etag = conditional.put(self.layout.lock(), self._body(), if_etag=self._etag)
+                else:
+                    write_bytes_atomic(self.layout.fs, self.layout.lock(), self._body())
+            except conditional.ConditionFailed:
+                return  # replaced since our last beat: no longer ours
+            except Exception:  # noqa: BLE001 - a missed beat (network); the next one tries again
                 pass
 
     def release(self) -> None:
