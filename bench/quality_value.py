@@ -28,12 +28,29 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def pool(run: str, scores: list[str], out: Path) -> Path:
+def reference_lm_scores(texts: list[str], models: str | None) -> pa.Array:
+    """``quality_reflm``: minus bits per byte under the reference LM (curation/classifiers/reference_lm.py),
+    trained into MODELS/reference_lm on first use."""
+    from curation.classifiers import models_dir as md
+    from curation.classifiers import reference_lm as rl
+
+    root = md.resolve(models)
+    if not (root / rl.MODEL_DIR / "model.pt").is_file():
+        t0 = time.perf_counter()
+        card = rl.train(root)
+        print(f"trained the reference LM in {time.perf_counter() - t0:.0f}s: {json.dumps(card['held_out'])}",
+              file=sys.stderr)
+    return pa.array(rl.ReferenceLM(root / rl.MODEL_DIR).score(texts), pa.float64())
+
+
+def pool(run: str, scores: list[str], out: Path, models: str | None = None) -> Path:
     """RUN@quality with its text, domain and the score columns, as one Parquet file."""
     from curation.evaluation import sources
     from curation.evaluation.draw import ArmDocs
 
-    d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(scores))
+    d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(s for s in scores if s != "quality_reflm"))
+    if "quality_reflm" in scores:
+        d.table = d.table.append_column("quality_reflm", reference_lm_scores(d.texts, models))
     missing = [s for s in scores if s not in d.table.column_names]
     if missing:
         sys.exit(f"{run}@quality has no column(s) {', '.join(missing)}")
@@ -45,7 +62,9 @@ def pool(run: str, scores: list[str], out: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="runs/sample", help="a run of pipelines/llama3.yaml (default: make curate's)")
-    ap.add_argument("--scores", nargs="+", default=["quality"], help="score columns of RUN@quality")
+    ap.add_argument("--scores", nargs="+", default=["quality"],
+                    help="score columns of RUN@quality, and quality_reflm: the reference LM's (computed here)")
+    ap.add_argument("--models", default=None, help="models folder for quality_reflm (default: $CURATION_MODELS or models/)")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=200_000)
     ap.add_argument("--flavour", default="debug")
@@ -59,7 +78,7 @@ def main() -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    p = pool(a.run, a.scores, out)
+    p = pool(a.run, a.scores, out, a.models)
     res = run(Options(arms=[("pool", str(p))], select=a.scores, select_seed=a.select_seed, tokens=a.tokens,
                       seeds=a.seeds, flavour=a.flavour, cpu_threads=a.cpu_threads, out=str(out / "evaluate")),
               progress=sys.stderr)
