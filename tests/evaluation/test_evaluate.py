@@ -66,7 +66,7 @@ def test_planted_contamination_is_found(first):
     assert res["arms"]["leaky"]["contamination"]["code"] > 0.9
     assert res["arms"]["raw"]["contamination"]["code"] < 0.01
     assert any("leaky" in w and "code" in w for w in res["warnings"])
-    assert not any("arm raw:" in w for w in res["warnings"])
+    assert not any("arm raw:" in w and "13-grams" in w for w in res["warnings"])  # no contamination warning
 
 
 def test_ngram_overlap_unit():
