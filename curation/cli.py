@@ -75,9 +75,21 @@ def _quiet_broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
+def _setup_logging(level: str) -> None:
+    """Our own loggers (``curation.*``) on stderr at ``level``; the root logger is left alone, so
+    Ray's messages still go where the run sends them (``OUTPUT/logs/run.log``)."""
+    if not any(getattr(h, "_curation", False) for h in log.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        h._curation = True
+        log.addHandler(h)
+    log.setLevel(level.upper())
+    log.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    _setup_logging(args.log_level)
     debug = args.log_level == "debug"
     try:
         code = int(args.func(args) or 0)

@@ -77,7 +77,7 @@ import pyarrow.compute as pc
 
 from curation import schema
 from curation.ids import mix64
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from curation.operators.base import MapOperator, OpResult, Params
 from curation.text import badwords, stopwords
@@ -107,7 +107,9 @@ GROUPS = ("gopher_quality", "gopher_repetition", "c4", "fineweb", "dirty_words",
 class HeuristicsParams(Params):
     gopher_quality: bool = True
     gopher_repetition: bool = True
-    c4: bool = True
+    #: C4's line rules are English-sentence rules ("{" in a line drops code blogs; 5 sentences drops
+    #: short prose paragraphs); FineWeb's cover the same ground, so off by default (as llama3.yaml had it)
+    c4: bool = False
     fineweb: bool = True
     dirty_words: bool = True
     # -- Gopher quality (Rae et al. 2021, A.1) --
@@ -138,7 +140,9 @@ class HeuristicsParams(Params):
     min_line_punct_frac: Optional[float] = 0.12
     max_short_line_frac: Optional[float] = 0.67
     short_line_chars: int = 30
-    max_dup_line_chars_nonl: Optional[float] = 0.01
+    #: FineWeb's 1% duplicated-line-character rule (datatrove: 0.01): off, Gopher's 0.2 covers it
+    #: (news lost 2/59; docs/quality.md)
+    max_dup_line_chars_nonl: Optional[float] = None
     max_newline_word_ratio: Optional[float] = 0.3
     # -- dirty words (data-juicer / BigScience ROOTS flagged-word ratio) --
     max_dirty_word_ratio: Optional[float] = 0.045
@@ -156,11 +160,27 @@ class HeuristicsParams(Params):
     #: domain -> overrides of any field above (rule groups and thresholds) for documents of that
     #: domain (column ``domain``, from the domain stage), e.g. ``{code: {gopher_quality: false,
     #: code: true}}``. Documents of other domains, or without a domain column, use the fields above.
-    by_domain: dict[str, dict[str, Any]] = {}
+    by_domain: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
+        # The Stack's rules (Kocetkov et al. 2022), not prose rules: code repeats lines by design
+        "code": {"gopher_quality": False, "gopher_repetition": False, "fineweb": False, "code": True},
+        # worked answers: numbers are not words, "<<48/2=24>>" repeats; n-gram limits = 1.1 x the highest
+        # of 3,000 GSM8K train answers; "#### 42" is 4 hashes in a 30-word answer (docs/quality.md)
+        "math": {"fineweb": False, "min_alpha_word_frac": None, "min_stop_words": None, "min_words": 20,
+                 "min_mean_word_len": 2.5, "max_symbol_word_ratio": 0.25,
+                 "top_ngram_max_frac": {2: 0.41, 3: 0.44, 4: 0.40},
+                 "dup_ngram_max_frac": {5: 0.33, 6: 0.32, 7: 0.32, 8: 0.32, 9: 0.32, 10: 0.26}},
+        # Gopher's word-length and stop-word rules and FineWeb's punctuation were set on English
+        "multilingual": {"min_mean_word_len": None, "max_mean_word_len": None, "min_stop_words": None,
+                         "min_line_punct_frac": None},
+        "undetermined": {"min_mean_word_len": None, "max_mean_word_len": None, "min_stop_words": None,
+                         "min_line_punct_frac": None},
+    })
     #: ``no_space`` -> overrides for documents mostly written without spaces (Han, kana, Thai, ...),
     #: applied on top of the domain's. Their words are single characters / syllables, so word
     #: n-gram statistics mean something else there (calibrated on UDHR: docs/quality.md).
-    by_script: dict[str, dict[str, Any]] = {}
+    by_script: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
+        # Han/kana/Thai: one character a word, so repeated 5..10-grams are 2-4 words; UDHR max x 1.1
+        "no_space": {"dup_ngram_max_frac": {5: 0.33, 6: 0.27, 7: 0.21, 8: 0.16, 9: 0.14, 10: 0.12}}})
 
     @field_validator("by_domain", "by_script")
     @classmethod

@@ -73,7 +73,8 @@ def test_cjk_thresholds_fit_the_script(udhr_sample):
     ja = [r["text"] for r in udhr_sample if r["lang_hint"] == "ja"]
     assert ja
     t = doc_table(ja, lang=["ja"], domain=["multilingual"])
-    assert Heuristics({"gopher_quality": False}).process(t).kept.num_rows == 0  # published limits: dup_5gram
+    published = {"gopher_quality": False, "by_script": {}, "by_domain": {}}
+    assert Heuristics(published).process(t).kept.num_rows == 0  # published limits: dup_5gram
     assert Heuristics(pipeline_params("heuristics")).process(t).kept.num_rows == 1
     spam = "最新のお得な情報はこちらをクリックしてください。" * 30
     res = Heuristics(pipeline_params("heuristics")).process(doc_table([spam], lang=["ja"], domain=["multilingual"]))
@@ -162,3 +163,13 @@ def test_text_plain_warc_responses_are_text(tmp_path):
     docs = pa.concat_tables([b.docs for s in shards for b in read_shard(s, 100, 1 << 26)])
     assert docs.column("text").to_pylist() == [body.decode()]
     assert docs.column("html").to_pylist() == [None]
+
+
+def test_the_operator_defaults_are_the_recipe(domain_rows):
+    """A pipeline that names `heuristics` with no parameters gets llama3.yaml's rules: per-domain
+    rules, C4 off (a three-stage extract, minhash_dedup, heuristics pipeline keeps code and math)."""
+    assert Heuristics().params == Heuristics(pipeline_params("heuristics")).params
+    assert Heuristics().params.c4 is False and set(Heuristics().params.by_domain) >= {"code", "math"}
+    math = domain_rows[("math", "gsm8k train")]
+    res = Heuristics().process(doc_table(math, lang=["en"] * len(math), domain=["math"] * len(math)))
+    assert res.kept.num_rows >= 0.98 * len(math)

@@ -9,9 +9,13 @@ from curation.operators.language import Language
 from curation.text import badwords
 from tests.filters.conftest import SAMPLE, doc_table
 
+#: the published rule sets as published (C4 on, FineWeb's 1% rule, no per-domain or per-script
+#: overrides), not the operator's recipe defaults
+PUBLISHED = {"c4": True, "max_dup_line_chars_nonl": 0.01, "by_domain": {}, "by_script": {}}
+
 
 def test_wikitext_articles_pass(wikitext_articles):
-    res = Heuristics().process(doc_table(wikitext_articles))
+    res = Heuristics(PUBLISHED).process(doc_table(wikitext_articles))
     n = len(wikitext_articles)
     assert res.kept.num_rows >= 0.9 * n, collections.Counter(res.rejected.column("reason").to_pylist())
     for col, typ in [("words", pa.int32()), ("dup_5gram_frac", pa.float32()), ("dirty_words", pa.int32()),
@@ -23,7 +27,7 @@ def test_spam_pages_from_real_warc_fail():
     shards = plan_shards([str(SAMPLE / "warc" / "commoncrawl_CC-MAIN-2020-34_excerpt.warc.gz")], 1 << 30)
     docs = pa.concat_tables([b.docs for s in shards for b in read_shard(s, 500, 1 << 26)])
     pages = Language().process(Extract({"engine": "resiliparse"}).process(docs).kept).kept
-    res = Heuristics().process(pages)
+    res = Heuristics(PUBLISHED).process(pages)
     zh = res.rejected.filter(pa.compute.equal(res.rejected.column("lang"), "zh"))
     kept_zh = res.kept.filter(pa.compute.equal(res.kept.column("lang"), "zh")).num_rows
     assert zh.num_rows >= 8 and kept_zh == 0  # the Chinese spam and video pages all go
@@ -38,7 +42,7 @@ def test_repetition_and_boilerplate_reasons(ccnet_sample):
     lorem = prose + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor."
     code = prose + "\nfunction f(x) { return x + 1; } is what the widget does."
     nav = "\n".join(["Home", "About us", "Contact", "Products", "Login"] * 20)
-    res = Heuristics({"gopher_quality": False}).process(doc_table([spam, lorem, code, nav]))
+    res = Heuristics({**PUBLISHED, "gopher_quality": False}).process(doc_table([spam, lorem, code, nav]))
     got = dict(zip(res.rejected.column("text").to_pylist(), res.rejected.column("reason").to_pylist()))
     assert got[spam] in {"dup_line_frac", "dup_para_frac", "top_2gram_frac", "dup_5gram_frac"}
     assert got[lorem] == "c4_lorem_ipsum"
