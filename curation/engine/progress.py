@@ -99,5 +99,11 @@ class StageProgress:
             self.stream.flush()
             self.last_log = now
 
+    def flush(self) -> None:
+        """Record the current count now (a stage that stops part-way): ``progress.json`` must agree
+        with the committed shards, whatever the one-write-per-second throttle held back."""
+        if self.layout is not None:
+            self._record(final=False)
+
     def close(self) -> None:
         self._show(final=True)

@@ -303,6 +303,7 @@ def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
                 pending.insert(0, call)
                 continue
             _drain(ray, running)
+            progress.flush()  # the shards committed before the failure, whatever the throttle held back
             raise RunError(f"{what} failed on {label}: {type(cause).__name__}: {cause}") from e
         idle.append(actor)
         results.append(result)
