@@ -66,10 +66,17 @@ def _source_files(table: pa.Table) -> str:
 def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) -> None:
     """Test hook (``RunOptions.fault`` or ``$CURATION_FAULT``): ``crash:<stage>:<i>`` raises in
     shard ``i`` of ``stage``; ``kill:<stage>:<i>`` kills the worker process there, once;
-    ``hang:<stage>:<i>`` sleeps there for an hour."""
+    ``hang:<stage>:<i>`` sleeps there for an hour; ``lose:<stage>:<i>`` writes the worker's Ray node id
+    to the fault marker and waits there, once (a multi-node test then removes that node). Several
+    faults are separated by commas."""
     spec = spec or os.environ.get("CURATION_FAULT")
     if not spec:
         return
+    for one in spec.split(","):  # several faults: ``kill:extract:1,lose:url_dedup:2``
+        _one_fault(one, stage, shard, layout)
+
+
+def _one_fault(spec: str, stage: str, shard: Shard, layout: RunLayout) -> None:
     kind, fstage, fshard = spec.split(":")
     if fstage != stage or int(fshard) != shard.index:
         return
@@ -83,6 +90,13 @@ def _maybe_fault(spec: str | None, stage: str, shard: Shard, layout: RunLayout) 
         if not fsx.exists(layout.fs, marker):
             write_json_atomic(layout.fs, marker, "killed once")
             os._exit(137)
+    if kind == "lose":  # once: name this worker's node in the marker and wait there (a test removes the node)
+        marker = layout.fault_marker(stage, shard.index)
+        if not fsx.exists(layout.fs, marker):
+            import ray
+
+            write_json_atomic(layout.fs, marker, {"node_id": ray.get_runtime_context().get_node_id()})
+            time.sleep(3600)
 
 
 class _StageCounter:
