@@ -111,6 +111,13 @@ def start(address: str | None, num_cpus: int | None, log_file: str | os.PathLike
     return cluster
 
 
+def node_id() -> str:
+    """The Ray node this process runs on (hex id)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id()
+
+
 def loopback_only() -> tuple:
     """Ray's desktop mode: the node IP (and so every server's bind address) is 127.0.0.1. The
     variable is read when Ray is imported and inherited by Ray's processes; the constant already

@@ -93,9 +93,9 @@ def _one_fault(spec: str, stage: str, shard: Shard, layout: RunLayout) -> None:
     if kind == "lose":  # once: name this worker's node in the marker and wait there (a test removes the node)
         marker = layout.fault_marker(stage, shard.index)
         if not fsx.exists(layout.fs, marker):
-            import ray
+            from curation.engine.cluster import node_id
 
-            write_json_atomic(layout.fs, marker, {"node_id": ray.get_runtime_context().get_node_id()})
+            write_json_atomic(layout.fs, marker, {"node_id": node_id()})
             time.sleep(3600)
 
 
