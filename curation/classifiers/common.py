@@ -13,7 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
-from curation.ids import hash64
+from curation.hashing import hash64
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "classifiers"
 _WS = re.compile(r"\s+")

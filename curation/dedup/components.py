@@ -11,7 +11,7 @@ A node is a document: ``n`` (its 64-bit id), ``r`` (a uint32 rank, lower is bett
 quality score when there is one, else 0) and ``s`` (its shard). Nodes are ordered by ``(r, n)``,
 so the minimum of a component, its *root*, is the document to keep: best score, then smallest id.
 
-Edge tables have columns ``key`` (uint64 = mix64 of the endpoint the row is grouped by), ``u``,
+Edge tables have columns ``key`` (uint64 = fmix64 of the endpoint the row is grouped by), ``u``,
 ``ur``, ``us`` (that endpoint) and ``v``, ``vr``, ``vs`` (the other endpoint).
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from curation.dedup.hashing import U64, mix64
+from curation.hashing import U64, fmix64
 
 EDGE_SCHEMA = pa.schema(
     [
@@ -33,7 +33,7 @@ NODE_SALT = U64(0x5851F42D4C957F2D)
 
 
 def node_key(n: np.ndarray) -> np.ndarray:
-    return mix64(np.asarray(n, dtype=U64) ^ NODE_SALT)
+    return fmix64(np.asarray(n, dtype=U64) ^ NODE_SALT)
 
 
 def _lt(ar, an, br, bn) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from curation.dedup.hashing import U64, mix64
+from curation.hashing import U64, fmix64
 from curation.dedup.text import shingles, tokens
 
 #: Shingles per chunk of the (shingles x hashes) matrix: 1024 x 112 x 8 B = 0.9 MiB, small enough
@@ -45,10 +45,10 @@ class MinHasher:
         self.bands, self.rows, self.ngram, self.seed = bands, rows, ngram, seed
         self.num_perm = bands * rows
         with np.errstate(over="ignore"):
-            base = mix64(np.arange(self.num_perm, dtype=U64) + U64(seed) * U64(0x9E3779B97F4A7C15))
+            base = fmix64(np.arange(self.num_perm, dtype=U64) + U64(seed) * U64(0x9E3779B97F4A7C15))
         self.a = base | U64(1)
-        self._band_mult = mix64(np.arange(1000, 1000 + rows, dtype=U64)) | U64(1)
-        self._band_salt = mix64(np.arange(bands, dtype=U64) + U64(7_000_000 + seed))
+        self._band_mult = fmix64(np.arange(1000, 1000 + rows, dtype=U64)) | U64(1)
+        self._band_salt = fmix64(np.arange(bands, dtype=U64) + U64(7_000_000 + seed))
 
     # -- signatures ------------------------------------------------------------------------
     def shingle_hashes(self, texts) -> tuple[np.ndarray, np.ndarray, int]:
@@ -92,7 +92,7 @@ class MinHasher:
         with np.errstate(over="ignore"):
             acc = (bands * self._band_mult[None, None, :]).sum(axis=2, dtype=U64)
             acc += self._band_salt[None, :]
-        return mix64(acc)
+        return fmix64(acc)
 
 
 def jaccard_estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:

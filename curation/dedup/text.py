@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.dedup.hashing import U64, hash_strings, mix64, string_buffers
+from curation.hashing import U64, hash_strings, fmix64, string_buffers
 
 PUNCT = r"[\p{P}\p{S}]+"
 SPACELESS = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}])"
@@ -84,7 +84,7 @@ def word_counts(texts) -> np.ndarray:
 
 
 # Odd multipliers, one per position inside an n-gram (fixed: shingles must be stable).
-_POS = mix64(np.arange(1, 65, dtype=U64)) | U64(1)
+_POS = fmix64(np.arange(1, 65, dtype=U64)) | U64(1)
 
 
 def shingles(token_hashes: np.ndarray, offsets: np.ndarray, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +117,7 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, n: int = 5) -> tuple
             if i:
                 term[width <= i] = 0  # short documents: nothing past their last token
             acc += term
-    return mix64(acc), doc[starts]
+    return fmix64(acc), doc[starts]
 
 
 def split_lines(texts) -> pa.ListArray:

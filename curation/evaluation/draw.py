@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from curation.dedup.hashing import U64, hash_strings, mix64
+from curation.hashing import U64, hash_strings, fmix64
 from curation.evaluation.sources import Source, read_part
 
 CHUNK_DOCS = 256  # documents tokenized per call
@@ -65,7 +65,7 @@ class ArmDocs:
         self.table = table
         self.texts: list[str] = self.table.column("text").to_pylist()
         h = hash_strings(self.table.column("text"))
-        self.base_key = mix64(h ^ mix64(_occurrence(h).astype(U64) + U64(0x51ED)))
+        self.base_key = fmix64(h ^ fmix64(_occurrence(h).astype(U64) + U64(0x51ED)))
 
     def subset(self, mask: np.ndarray, spec: str) -> "ArmDocs":
         """The rows of ``mask`` as an arm of their own (a half of ``--select``), named ``spec``; its
@@ -83,7 +83,7 @@ class ArmDocs:
         return len(self.texts)
 
     def order(self, seed: int) -> np.ndarray:
-        return np.argsort(mix64(self.base_key ^ mix64(np.full(1, seed + 1, dtype=U64))), kind="stable")
+        return np.argsort(fmix64(self.base_key ^ fmix64(np.full(1, seed + 1, dtype=U64))), kind="stable")
 
     def domains(self, require: bool = True) -> np.ndarray:
         """Domain label of every row: the ``domain`` column, or the pipeline's operators' label.

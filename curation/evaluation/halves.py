@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.dedup.hashing import U64, hash_strings, mix64
+from curation.hashing import U64, hash_strings, fmix64
 
 RANDOM = "random"
 #: the pass rule of issue 24: top beats random by at least this share of mean bits per byte
@@ -32,7 +32,7 @@ MIN_GAIN = 0.01
 
 
 def _hash_order_key(texts: pa.ChunkedArray | pa.Array, seed: int) -> np.ndarray:
-    return mix64(hash_strings(texts) ^ mix64(np.full(1, seed + 0x5EED, dtype=U64)))
+    return fmix64(hash_strings(texts) ^ fmix64(np.full(1, seed + 0x5EED, dtype=U64)))
 
 
 def _first_half(order: np.ndarray, nbytes: np.ndarray) -> np.ndarray:

@@ -76,7 +76,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation import schema
-from curation.ids import mix64
+from curation.hashing import splitmix64
 from pydantic import Field, field_validator
 
 from curation.operators.base import MapOperator, OpResult, Params
@@ -251,9 +251,6 @@ class _Pieces:
         return _safe_div(np.bincount(self.doc[m], minlength=self.n), self.count)
 
 
-_mix64 = mix64
-
-
 class Heuristics(MapOperator):
     name = "heuristics"
     Params = HeuristicsParams
@@ -367,8 +364,8 @@ class Heuristics(MapOperator):
         if not total:
             return out
         ids = _np(pc.dictionary_encode(words).indices).astype(np.int64)
-        m = _mix64(ids + 1)
-        doc_salt = _mix64(doc_of.astype(np.int64) + (1 << 40))
+        m = splitmix64(ids + 1)
+        doc_salt = splitmix64(doc_of.astype(np.int64) + (1 << 40))
         prime = np.uint64(0x100000001B3)
         cum_len = np.concatenate([[0.0], np.cumsum(wlen)])
         h = m.copy()

@@ -57,7 +57,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from curation import schema
-from curation.ids import hash64, mix64
+from curation.hashing import hash64, splitmix64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params, in_domains
 from curation.text.words import split_words_column
 
@@ -74,10 +74,6 @@ class KlFilterParams(Params):
     #: domains judged (column ``domain``); others are scored but never rejected. None: all. The
     #: corpus distribution is still counted over every document.
     domains: Optional[list[str]] = None
-
-
-_mix64 = mix64
-_h = hash64
 
 
 class KlFilter(GlobalOperator):
@@ -99,14 +95,14 @@ class KlFilter(GlobalOperator):
             return np.zeros(0, np.int64), doc_of, langs
         enc = pc.dictionary_encode(words)
         ids = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        word_hash = np.array([_h(w) for w in enc.dictionary.to_pylist()], dtype=np.uint64)
-        lang_of = np.array([_h(l) for l in langs], dtype=np.uint64)
+        word_hash = np.array([hash64(w) for w in enc.dictionary.to_pylist()], dtype=np.uint64)
+        lang_of = np.array([hash64(l) for l in langs], dtype=np.uint64)
         with np.errstate(over="ignore"):
-            h = _mix64(word_hash[ids] ^ lang_of[doc_of])
+            h = splitmix64(word_hash[ids] ^ lang_of[doc_of])
         return (h % np.uint64(1 << p.buckets_log2)).astype(np.int64), doc_of, langs
 
     def _total_bucket(self, lang: str) -> int:
-        return _h("\x00total\x00" + lang) % (1 << self.params.buckets_log2)
+        return hash64("\x00total\x00" + lang) % (1 << self.params.buckets_log2)
 
     # -- phases --------------------------------------------------------------------------------
     def collect(self, table: pa.Table) -> pa.Table:
@@ -120,7 +116,7 @@ class KlFilter(GlobalOperator):
         tc = np.array(list(totals.values()), dtype=np.int64)
         b = np.concatenate([ub, tb])
         is_total = np.concatenate([np.zeros(len(ub), bool), np.ones(len(tb), bool)])
-        key = _mix64(b.astype(np.uint64) * np.uint64(2) + is_total.astype(np.uint64))
+        key = splitmix64(b.astype(np.uint64) * np.uint64(2) + is_total.astype(np.uint64))
         return pa.table({KEY: pa.array(key, pa.uint64()), "bucket": pa.array(b, pa.int32()),
                          TOTAL: pa.array(is_total), "count": pa.array(np.concatenate([cnt, tc]), pa.int64())})
 

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from curation import schema
-from curation.dedup.hashing import U64, mix64
+from curation.hashing import U64, fmix64
 from curation.dedup.text import line_hashes, split_lines, word_counts
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params, in_domains
 
@@ -80,7 +80,7 @@ class LineDedup(GlobalOperator):
         if self.params.domains is not None:
             blank = blank | ~in_domains(table, self.params.domains)[doc]  # other domains: not counted nor removed
         groups = self._groups(table.num_rows)
-        keys = mix64(h ^ mix64(groups.astype(U64)[doc] ^ GROUP_SALT))
+        keys = fmix64(h ^ fmix64(groups.astype(U64)[doc] ^ GROUP_SALT))
         return lines, keys, doc, blank
 
     def collect(self, table: pa.Table) -> pa.Table:

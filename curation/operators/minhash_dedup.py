@@ -27,7 +27,7 @@ from pydantic import Field
 
 from curation import schema
 from curation.dedup.components import bucket_edges, large_star, small_star
-from curation.dedup.hashing import ids_to_u64, u64_to_ids
+from curation.hashing import ids_to_u64, u64_to_ids
 from curation.dedup.minhash import MinHasher
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
 

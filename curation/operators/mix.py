@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from curation import schema
-from curation.ids import hash64
+from curation.hashing import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.run.manifest import FORMAT as MANIFEST_FORMAT
 
@@ -112,11 +112,8 @@ class MixParams(Params):
         return v
 
 
-_h64 = hash64
-
-
 def id_hash(ids: list[str], seed: int) -> np.ndarray:
-    return np.array([_h64(f"{seed}\x1f{i}") for i in ids], dtype=np.uint64)
+    return np.array([hash64(f"{seed}\x1f{i}") for i in ids], dtype=np.uint64)
 
 
 def priority_bin(u: np.ndarray, quality: np.ndarray, beta: float) -> np.ndarray:
@@ -205,7 +202,7 @@ class Mix(GlobalOperator):
             "docs": pa.array(np.ones(2 * n, np.int64)),
         })
         t = self._sum_bins(t)
-        keys = [_h64(f"{k}\x1f{d}\x1f{tp}\x1f{b}") for k, d, tp, b in zip(
+        keys = [hash64(f"{k}\x1f{d}\x1f{tp}\x1f{b}") for k, d, tp, b in zip(
             t.column("kind").to_pylist(), t.column("domain").to_pylist(), t.column("topic").to_pylist(),
             t.column("bin").to_pylist())]
         return t.append_column(KEY, pa.array(keys, pa.uint64()))
@@ -348,7 +345,7 @@ class Mix(GlobalOperator):
         epoch = np.concatenate([np.arange(c) for c in copies]) if len(idx) else np.zeros(0, np.int64)
         mix = t.select(cols).take(pa.array(idx, pa.int64())).append_column("epoch", pa.array(epoch, pa.int32()))
         ids = mix.column(schema.ID).to_pylist()
-        order = np.argsort(np.array([_h64(f"{p.seed}\x1fmix\x1f{i}\x1f{e}") for i, e in zip(ids, epoch)],
+        order = np.argsort(np.array([hash64(f"{p.seed}\x1fmix\x1f{i}\x1f{e}") for i, e in zip(ids, epoch)],
                                     dtype=np.uint64), kind="stable")
         mix = mix.take(pa.array(order, pa.int64()))
         ann = t.filter(t.column("anneal")).select(cols)

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from curation import schema
-from curation.ids import hash64, mix64
+from curation.hashing import hash64, splitmix64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 
 BIN_SHIFT = 12  # float32 sortable key >> 12: 2^20 bins, relative resolution 2^-11
@@ -140,7 +140,7 @@ class QualitySelect(GlobalOperator):
         doms = t.column("domain").to_pylist()
         dh = {d: hash64(d, "quality_select") for d in set(doms)}
         with np.errstate(over="ignore"):
-            key = mix64(np.array([dh[d] for d in doms], np.uint64) ^ mix64(t.column("bin").to_numpy()))
+            key = splitmix64(np.array([dh[d] for d in doms], np.uint64) ^ splitmix64(t.column("bin").to_numpy()))
         return t.append_column(KEY, pa.array(key, pa.uint64()))
 
     @staticmethod

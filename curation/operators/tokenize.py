@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation import schema
-from curation.ids import hash64
+from curation.hashing import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.tokens import format as tfmt
 from curation.run.tokens import PHASES, TokenLayout

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from curation import schema
-from curation.ids import hash64
+from curation.hashing import hash64
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
 from curation.text.urls import normalize_url
 

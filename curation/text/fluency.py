@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.ids import mix64
+from curation.hashing import splitmix64
 
 #: languages written without spaces: their words here are single characters (curation.text.words),
 #: so they are looked up as characters, in the characters that make up 99.9% of the word list's
@@ -181,7 +181,7 @@ def pair_excess(words: pa.Array, offsets: np.ndarray, max_words: int = 1000, shu
     pos = (np.arange(len(doc)) - start[doc]).astype(np.uint64)
     shuffled = np.zeros(n)
     for r in range(shuffles):
-        key = mix64(pos + np.uint64((r + 1) << 32))
+        key = splitmix64(pos + np.uint64((r + 1) << 32))
         order = np.lexsort((key, doc))
         shuffled += _pair_repeats(ids[order], doc[order], n)
     expected = shuffled / shuffles

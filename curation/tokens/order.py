@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from curation.ids import hash64
+from curation.hashing import hash64
 
 
 def occurrence_keys(ids: list[str], copies: np.ndarray, seed: int, phase: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

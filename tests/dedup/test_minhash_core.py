@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curation.dedup.hashing import hash_strings, ids_to_u64, u64_to_ids
+from curation.hashing import hash_strings, ids_to_u64, u64_to_ids
 from curation.dedup.minhash import MinHasher, candidate_probability, jaccard_estimate, threshold
 from curation.dedup.synth import jaccard, perturb, shingle_set
 from curation.dedup.text import normalize, shingles, tokens
@@ -138,7 +138,7 @@ def test_threshold_curve():
 
 
 def test_chunked_hashing_matches_one_pass(monkeypatch, udhr):
-    from curation.dedup import hashing
+    from curation import hashing
 
     texts = ["", ""] + [r["text"] for r in udhr[:6]] + ["", "x"]
     arr = pa.array(texts, pa.large_string())

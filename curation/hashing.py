@@ -1,15 +1,21 @@
-"""Vectorized 64-bit hashing of Arrow strings and uint64 arrays (numpy, no per-item Python).
+"""The package's one set of hash helpers: 64-bit hashes of strings and uint64 arrays.
 
-* :func:`mix64` is MurmurHash3's 64-bit finalizer (``fmix64``): a bijection on uint64 with full
-  avalanche, used to turn structured integers into well-mixed keys.
+* :func:`hash64` is a 64-bit BLAKE2b of one string (keys of global stages, seeded sampling).
+* :func:`fmix64` is MurmurHash3's 64-bit finalizer: a bijection on uint64 with full avalanche, used
+  to turn structured integers into well-mixed keys (dedup, evaluation draws).
+* :func:`splitmix64` is the splitmix64 finalizer (Steele et al. 2014), a different bijection used by
+  kl_filter, heuristics, quality_select and fluency. The two are not interchangeable: each keeps the
+  bits its callers have always produced.
 * :func:`hash_strings` hashes every string of an Arrow string array at once: a polynomial hash of
   the UTF-8 bytes modulo 2**64, computed with one ``np.add.reduceat`` over all bytes, plus the length,
-  then ``mix64``. It is stable across processes and platforms (not Python's salted ``hash``).
+  then ``fmix64``. It is stable across processes and platforms (not Python's salted ``hash``).
   Polynomial hashes modulo a power of two have known adversarial collisions (Thue-Morse strings);
   for deduplication of natural text that is harmless and documented in docs/dedup.md.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +30,26 @@ _SALT = U64(0x2545F4914F6CDD1D)  # so that the empty string does not hash to 0
 _pow_cache = np.ones(1, dtype=U64)
 
 
-def mix64(x: np.ndarray) -> np.ndarray:
+def hash64(text: str, seed: str = "") -> int:
+    """A 64-bit BLAKE2b hash of a string as an unsigned int (keys of global stages, sampling).
+
+    With a ``seed`` the hash is of ``seed + "\\x1f" + text``, so independent decisions (sampling,
+    splits) can draw from the same ids without correlating.
+    """
+    data = (f"{seed}\x1f{text}" if seed else text).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def splitmix64(x) -> np.ndarray:
+    """The splitmix64 finalizer over a numpy array: spreads small integers over 64 bits."""
+    x = np.asarray(x).astype(U64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> U64(27))) * U64(0x94D049BB133111EB)
+        return x ^ (x >> U64(31))
+
+
+def fmix64(x: np.ndarray) -> np.ndarray:
     """MurmurHash3 fmix64 on a uint64 array (returns a new array)."""
     x = np.asarray(x, dtype=U64).copy()
     with np.errstate(over="ignore"):
@@ -95,7 +120,7 @@ def _hash_range(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
         out[nonempty] = sums
     with np.errstate(over="ignore"):
         out += lengths.astype(U64) * _LEN + _SALT
-    return mix64(out)
+    return fmix64(out)
 
 
 def ids_to_u64(ids: pa.Array | list) -> np.ndarray:
