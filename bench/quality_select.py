@@ -38,8 +38,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curation.domains import DOMAINS as ALL_DOMAINS, UNDETERMINED
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-DOMAINS = ("general", "math", "code", "multilingual")
+DOMAINS = tuple(d for d in ALL_DOMAINS if d != UNDETERMINED)  # the four labelled domains
 
 
 def load(per_domain: int) -> pa.Table:

@@ -10,8 +10,3 @@ user runs on their own data (``curate train-classifiers``):
 
 :mod:`.models_dir` says where models live and trains missing ones on first use.
 """
-
-#: The labels of the domain model, plus ``undetermined``: prose whose language the language stage
-#: could not identify (``lang`` = ``und``), which is not counted as multilingual (docs/quality.md).
-UNDETERMINED = "undetermined"
-DOMAINS = ("general", "math", "code", "multilingual", UNDETERMINED)

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from curation.classifiers import DOMAINS, UNDETERMINED, fasttext_util
+from curation.classifiers import fasttext_util
 from curation.classifiers.common import AtomicDir, bundled, ft_line, read_jsonl, write_json
+from curation.domains import DOMAINS, UNDETERMINED
 
 MODEL_DIR = "domain_fasttext"
 DOMAIN_FILE = "domain.bin"

@@ -43,14 +43,13 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from curation import schema
+from curation.domains import DOMAINS, UNDETERMINED
 from curation.hashing import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
 from curation.run.manifest import FORMAT as MANIFEST_FORMAT
 
-#: ``undetermined``: text whose language could not be identified; no share in the default target, so
-#: the mix rejects it (``undetermined_language``) unless ``target`` gives it one
-DOMAINS = ("general", "math", "code", "multilingual", "undetermined")
-UNDETERMINED = "undetermined"
+# DOMAINS' ``undetermined``: text whose language could not be identified; no share in the default target,
+# so the mix rejects it (``undetermined_language``) unless ``target`` gives it one
 BINS = 4096  # histogram resolution of both the id hash and the quality score
 HASH_KIND, QUALITY_KIND = 0, 1
 OUTPUTS = ("mix", "anneal")
