@@ -42,7 +42,3 @@ SAMPLED_OUT_REASONS = ("not_sampled",)
 
 # Columns never copied into rejected rows (they can be huge and are recoverable from the input).
 HEAVY_COLUMNS = (HTML,)
-
-
-def empty_docs() -> pa.Table:
-    return DOC_SCHEMA.empty_table()

@@ -141,14 +141,3 @@ def small_star(edges: pa.Table) -> pa.Table:
     b = (u[starts], ur[starts], us[starts], mn[starts], mr[starts], ms[starts])
     cat = [np.concatenate([x, y]) for x, y in zip(a, b)]
     return _both_ways(*cat)
-
-
-def connected_components_local(edges_bucket_rows: pa.Table, max_rounds: int = 64) -> pa.Table:
-    """Reference driver in one process (tests, bench): bucket rows -> leaf -> root links."""
-    e = bucket_edges(edges_bucket_rows)
-    for _ in range(max_rounds):
-        out, star = large_star(e)
-        if star:
-            return out
-        e = small_star(out)
-    raise RuntimeError("connected components did not converge")

@@ -117,9 +117,6 @@ class RunLayout:
     def kept(self, group_name: str, shard: str) -> str:
         return self.path(group_name, f"{shard}.parquet")
 
-    def rejected_root(self) -> str:
-        return self.path(REJECTED)
-
     def rejected_dir(self, stage: str) -> str:
         return self.path(REJECTED, stage)
 
@@ -143,9 +140,6 @@ class RunLayout:
     def output_rel(self, name: str, shard: str) -> str:
         """The same file relative to the run root (as listed in manifest.json)."""
         return f"{name}/{shard}.parquet"
-
-    def tokens(self, phase: str) -> str:
-        return self.path(TOKENS, phase)
 
     # -- the work area of global stages ----------------------------------------------------------
     def work_root(self) -> str:

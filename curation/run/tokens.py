@@ -63,12 +63,6 @@ class TokenLayout:
     def display(self, rel: str) -> str:
         return self.run.display(self.path(rel))
 
-    def phase_dir(self, phase: str) -> str:
-        return self.run.tokens(self._check(phase))
-
-    def index_dir(self, phase: str) -> str:
-        return self.path(self.index_rel(phase))
-
     # -- writers (atomic, any filesystem) -------------------------------------------------------
     def write_file(self, phase: str, shard_index: int, data: bytes) -> str:
         """Commit shard ``shard_index``'s whole token file of ``phase``; returns its relative name."""

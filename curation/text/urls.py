@@ -40,12 +40,3 @@ def normalize_url(url: str | None) -> str | None:
     query.sort()
     scheme = "http" if scheme in ("http", "https") else scheme
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
-
-
-def url_host(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        return (urlsplit(url.strip().strip("<>")).hostname or "").lower().rstrip(".") or None
-    except ValueError:
-        return None

@@ -33,7 +33,6 @@ _SEP_RE2 = r"[^\p{L}\p{N}\p{M}]+"
 _CJK_PY = regex.compile(r"([\p{Han}\p{Hiragana}\p{Katakana}])")
 _THAI_LEAD_PY = regex.compile(r"([\u0E40-\u0E44])")
 _WORD_PY = regex.compile(r"[\p{L}\p{N}\p{M}]+")
-_CJK_CHAR_PY = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 
 #: Scripts counted as "no spaces between words" (used to relax word-length rules).
 NO_SPACE_RE2 = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]"
@@ -82,9 +81,3 @@ def split_words_column(texts: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return flat.filter(pa.array(nonempty)), offsets
-
-
-def no_space_char_fraction(text: str) -> float:
-    """Share of a text's letters written in a script without spaces (Han, kana, Thai)."""
-    letters = sum(ch.isalpha() for ch in text)
-    return len(_CJK_CHAR_PY.findall(text)) / letters if letters else 0.0
