@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curation.operators.context import ShardContext
 from curation import schema
 from curation.operators.base import SHARD
 from curation.operators.line_dedup import LineDedup
@@ -23,13 +24,12 @@ def _docs(texts, start=0):
 
 def _run(shards: list[list[str]], n_parts: int = 3, **params):
     """The engine's protocol: collect per shard, combine per key partition, apply per shard, with
-    begin_shard positions as the runner computes them."""
+    the shard context's positions as the runner computes them."""
     op = LineDedup(params)
     total = sum(len(s) for s in shards)
     before, collected = 0, []
     for i, texts in enumerate(shards):
-        op.begin_shard(i, before, total)
-        c = op.collect(_docs(texts, before))
+        c = op.collect(_docs(texts, before), ShardContext(index=i, docs_before=before, docs_total=total))
         collected.append(c.append_column(SHARD, pa.array([i] * c.num_rows, pa.int32())))
         before += len(texts)
     rows = pa.concat_tables(collected)
@@ -37,9 +37,8 @@ def _run(shards: list[list[str]], n_parts: int = 3, **params):
     decisions = pa.concat_tables([op.combine(rows.filter(pa.array(part == p))) for p in range(n_parts)])
     out, before = [], 0
     for i, texts in enumerate(shards):
-        op.begin_shard(i, before, total)
         mine = decisions.filter(pc.equal(decisions.column(SHARD), i))
-        res = op.apply(_docs(texts, before), mine)
+        res = op.apply(_docs(texts, before), mine, ShardContext(index=i, docs_before=before, docs_total=total))
         assert res.kept.num_rows + res.rejected.num_rows == len(texts)
         out.append(res)
         before += len(texts)
