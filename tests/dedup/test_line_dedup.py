@@ -111,3 +111,23 @@ def test_non_latin_template_lines_removed(sample_dir):
     for t, b in zip(kept, bodies):
         assert "送料無料" not in t and "カート" not in t
         assert t == b
+
+
+def test_batches_of_a_shard_number_documents_through_the_context():
+    """Groups come from corpus ordinals: docs_before + the context's batch_offset. One shard applied
+    batch by batch (as the engine does, advancing the context) decides as the shard in one batch."""
+    texts = [f"Share this page\n{BODY[d]}" for d in range(14)]
+    op = LineDedup({"group_docs": 7, "max_occurrences": 6, "min_words": 0})
+    whole = op.collect(_docs(texts, 100), ShardContext(docs_before=100, docs_total=114))
+    ctx = ShardContext(docs_before=100, docs_total=114)
+    parts = []
+    for lo in range(0, 14, 3):
+        parts.append(op.collect(_docs(texts[lo:lo + 3], 100 + lo), ctx))
+        ctx.advance(len(texts[lo:lo + 3]))
+    batched = pa.concat_tables(parts).group_by("key").aggregate([("count", "sum")])
+    assert dict(zip(batched.column("key").to_pylist(), batched.column("count_sum").to_pylist())) == \
+        dict(zip(whole.column("key").to_pylist(), whole.column("count").to_pylist()))
+    # 14 documents in groups of 7 (ordinals 100..113: groups 14, 15 and 16): the shared line counts
+    # 5, 7 and 2 times, so only the middle group's copies are frequent
+    counts = sorted(whole.filter(pc.greater(whole.column("count"), 1)).column("count").to_pylist())
+    assert counts == [2, 5, 7]
