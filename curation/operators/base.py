@@ -8,18 +8,21 @@ Two kinds:
 * :class:`GlobalOperator` - three explicit phases so that no phase needs the whole corpus in one
   process:
 
-  1. ``collect(table) -> Table`` per shard: partial state, one row per key. It must contain a
+  1. ``collect(table, ctx) -> Table`` per shard and batch: partial state, one row per key. It must contain a
      ``key`` column (uint64); the engine adds ``_shard`` (int32, the shard the row came from) and
      hash-partitions the rows by ``key`` across workers, spilling to Parquet.
   2. ``combine(rows) -> Table`` per key partition: receives every collected row whose key falls in
      that partition (from all shards) and returns *decision* rows. If the decisions carry the
      ``_shard`` column they are routed back to that shard only; otherwise they are broadcast to
      every shard (use this for small global statistics, e.g. a token histogram).
-  3. ``apply(table, decisions) -> OpResult`` per shard, like a map operator, with the decisions
-     routed to this shard.
+  3. ``apply(table, decisions, ctx) -> OpResult`` per shard and batch, like a map operator, with
+     the decisions routed to this shard.
 
-Both kinds have ``setup()``, called by the engine once per worker before the first batch (load
-models here; operators never call it themselves), and a ``params`` pydantic model validated from
+  ``ctx`` (:class:`curation.operators.context.ShardContext`) carries the shard's index, positions,
+  the run and a per-shard ``state`` dict: per-shard state lives there, never on the operator.
+
+Both kinds have ``setup()``, called by the engine (:func:`ready`) once per worker before the first
+hook, and on the driver before ``finalize`` (load models here; operators never call it themselves), and a ``params`` pydantic model validated from
 the pipeline file before any work starts. Every hook the engine calls is declared here with a
 default, and so is what an operator needs from a run:
 
