@@ -52,6 +52,7 @@ import pyarrow as pa  # noqa: E402
 from curation import schema  # noqa: E402
 from curation.dedup.minhash import MinHasher, candidate_probability  # noqa: E402
 from curation.dedup.synth import perturb, shingle_set  # noqa: E402
+from curation.operators.context import ShardContext  # noqa: E402
 from curation.operators.minhash_dedup import MinhashDedup  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -103,7 +104,7 @@ def time_ours(texts: list[str]) -> float:
         chunk = texts[i: i + BATCH]
         table = pa.table({schema.ID: pa.array([f"{j:016x}" for j in range(i, i + len(chunk))]),
                           schema.TEXT: pa.array(chunk, pa.large_string())})
-        op.collect(table)
+        op.collect(table, ShardContext())
     return time.process_time() - t0
 
 

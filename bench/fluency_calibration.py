@@ -101,7 +101,9 @@ def junk_sets(real: dict[str, list[str]], seed: int = 0) -> dict[str, list[str]]
 def pipeline_ops():
     stages = {s["op"]: {k: v for k, v in s.items() if k != "op"}
               for s in yaml.safe_load((ROOT / "pipelines" / "llama3.yaml").read_text())["stages"]}
-    return Language(stages["language"]), Heuristics(stages["heuristics"]), Fluency(stages["fluency"])
+    from curation.operators import ready
+
+    return ready(Language(stages["language"])), ready(Heuristics(stages["heuristics"])), ready(Fluency(stages["fluency"]))
 
 
 def domain_of(name: str, lang: str) -> str:

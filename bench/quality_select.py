@@ -83,8 +83,11 @@ def shards(t: pa.Table, k: int) -> list[pa.Table]:
 
 
 def run_global(op, parts: list[pa.Table]):
-    decisions = op.combine(pa.concat_tables([op.collect(p) for p in parts]))
-    return decisions, [op.apply(p, decisions) for p in parts]
+    from curation.operators import ShardContext, ready
+
+    ready(op)
+    decisions = op.combine(pa.concat_tables([op.collect(p, ShardContext(index=i)) for i, p in enumerate(parts)]))
+    return decisions, [op.apply(p, decisions, ShardContext(index=i)) for i, p in enumerate(parts)]
 
 
 def main() -> None:
@@ -102,6 +105,7 @@ def main() -> None:
 
     torch.set_num_threads(1)  # one core, as the per-core figures say
 
+    from curation.operators import ShardContext, ready
     from curation.operators.mix import Mix
     from curation.operators.quality import Quality
     from curation.operators.quality_select import QualitySelect
@@ -136,7 +140,8 @@ def main() -> None:
     kept = pa.concat_tables([o.kept for o in out])
     rej = pa.concat_tables([o.rejected for o in out])
     n_kept = {d: int(sum(x == d for x in kept.column("domain").to_pylist())) for d in DOMAINS}
-    cuts = sel.cuts(sel.combine(pa.concat_tables([sel.collect(p) for p in shards(scored, a.shards)])))
+    cuts = sel.cuts(sel.combine(pa.concat_tables([sel.collect(p, ShardContext(index=i))
+                                                  for i, p in enumerate(shards(scored, a.shards))])))
     print("quality_select (llama3.yaml defaults):")
     for d in DOMAINS:
         c = cuts.get(d, {})
@@ -180,7 +185,7 @@ def main() -> None:
                       "share": round(float(w[s].sum() / w.sum()), 4)}
         mix_fig[beta] = fig
     # the input's token-weighted mean quality per domain (what the mix draws from)
-    tokens_in = Mix({"models": a.models}).count_tokens(inp.column("text").to_pylist()).astype(float)
+    tokens_in = ready(Mix({"models": a.models})).count_tokens(inp.column("text").to_pylist()).astype(float)
     q_in = inp.column("quality").to_numpy().astype(float)
     dom_in = np.array(w_in)
     print("mix: token-weighted mean quality of the mix per domain (input = quality_select's output)")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from curation.config import PipelineConfig, StageConfig
 from curation.operators import GlobalOperator, operator_class
+from curation.operators.base import ready
 
 
 @dataclass(frozen=True)
@@ -64,4 +65,11 @@ def resources(cls) -> tuple[float, float]:
 
 
 def build_operator(stage: StageConfig):
+    """The stage's operator, not yet set up (for its declarations; to run it, :func:`ready_operator`)."""
     return operator_class(stage.op)(stage.params, stage=stage.name)
+
+
+def ready_operator(stage: StageConfig, run):
+    """The stage's operator bound to ``run`` and set up: the one path by which the engine gets an
+    operator that works (on every worker, and on the driver for a global stage's ``finalize``)."""
+    return ready(build_operator(stage), run)

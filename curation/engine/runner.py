@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 
 from curation.config import PipelineConfig
-from curation.engine.plan import Group, build_operator, plan_groups
+from curation.engine.plan import Group, plan_groups, ready_operator
 from curation.engine.progress import StageProgress
 from curation.engine.worker import ShardWorker, load_decisions
 from curation.io import fs as fsx
@@ -241,14 +241,14 @@ def _user_module_env(cfg: PipelineConfig) -> dict:
 
 def _finalize_global(layout: RunLayout, group: Group) -> None:
     """Optional driver-side last step of a global stage, after every shard is applied: an operator
-    with ``finalize(summaries, decisions, run_uri)`` merges the small per-shard summaries its apply
+    that ``writes_outputs`` gets ``finalize(summaries, decisions, run_uri)``, which merges the small per-shard summaries its apply
     step left (``mix``: the manifest; no corpus data is read here) and the run package writes it."""
-    op = build_operator(group.stages[0])
-    if not op.writes_outputs:
+    if not operator_class(group.stages[0].op).writes_outputs:
         return
     stage = group.stages[0].name
     if not fsx.exists(layout.fs, layout.decisions_dir(stage)) and manifest.exists(layout):
         return  # a finished run, re-run: nothing to redo
+    op = ready_operator(group.stages[0], layout)  # set up on the driver too, before its hook
     names = committed_names(layout.fs, layout.kept_dir(group.name))
     summaries = [read_json(layout.fs, i.path)
                  for i in committed(layout.fs, layout.summaries_dir(stage), suffix=".json")

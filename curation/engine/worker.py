@@ -21,10 +21,11 @@ from curation.config import PipelineConfig
 from curation.run.commit import StagedParquet, write_json_atomic, write_table_atomic
 from curation.run import spill
 from curation.run.layout import RunLayout
-from curation.engine.plan import Group, build_operator, plan_groups
+from curation.engine.plan import Group, plan_groups, ready_operator
 from curation.io import fs as fsx
 from curation.io.sources import READ_STAGE, Shard, read_shard
 from curation.operators.base import KEY, SHARD, OpResult
+from curation.operators.context import ShardContext
 
 STATS_SCHEMA = pa.schema(
     [
@@ -123,9 +124,7 @@ class ShardWorker:
     def _op(self, stage_cfg):
         op = self._ops.get(stage_cfg.name)
         if op is None:
-            op = build_operator(stage_cfg)
-            op.bind_run(self.layout)
-            op.setup()
+            op = ready_operator(stage_cfg, self.layout)
             self._ops[stage_cfg.name] = op
         return op
 
@@ -150,9 +149,9 @@ class ShardWorker:
         self, group: Group, shard: Shard, steps: list[tuple[str, Callable[[pa.Table], OpResult]]],
         outputs=None,
     ) -> dict:
-        """``outputs``: a global operator whose ``shard_outputs(kept table) -> (tables by run output
-        name, summary)`` gives extra per-shard files (the mix's ``mix``/``anneal``), committed with
-        the shard, before its kept file."""
+        """``outputs``: (a global operator, its shard context) whose ``shard_outputs(kept table,
+        ctx) -> (tables by run output name, summary)`` gives extra per-shard files (the mix's
+        ``mix``/``anneal``), committed with the shard, before its kept file."""
         fs, comp = self.layout.fs, self.cfg.output.compression
         counters = {name: _StageCounter() for name, _ in steps}
         rejected = {name: StagedParquet(fs, self.layout.rejected(name, shard.name), comp) for name, _ in steps}
@@ -212,13 +211,18 @@ class ShardWorker:
             table = table.drop_columns([schema.TEXT])
         return table
 
-    def _write_outputs(self, group: Group, shard: Shard, kept: StagedParquet, op) -> None:
+    def _write_outputs(self, group: Group, shard: Shard, kept: StagedParquet, outputs) -> None:
         """``op.shard_outputs`` (a GlobalOperator with ``writes_outputs``) for this shard."""
+        op, ctx = outputs
         kept.close()
         needs_kept = op.shard_outputs_reads_kept  # tokenize: no, its tokens are held already
-        tables, summary = op.shard_outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs) if needs_kept else None)
+        tables, summary = op.shard_outputs(pq.read_table(kept.tmp, filesystem=self.layout.fs) if needs_kept else None,
+                                           ctx)
         rels = {}
         for name, table in tables.items():
+            if name not in op.outputs:
+                raise TypeError(f"{op.stage}.shard_outputs returned {name!r}, not one of its declared outputs "
+                                f"{op.outputs}")
             write_table_atomic(self.layout.fs, table, self.layout.output(name, shard.name))
             rels[name] = self.layout.output_rel(name, shard.name)
         write_json_atomic(self.layout.fs, self.layout.summary(group.stages[0].name, shard.name),
@@ -248,10 +252,14 @@ class ShardWorker:
         group = self.groups[group_index]
         stage = group.stages[0]
         op = self._op(stage)
-        if position is not None:
-            op.begin_shard(shard.index, *position)
-        tables = [op.collect(t) for t in self._previous_output(group, shard) if t.num_rows]
-        tables = [t for t in tables if t.num_rows]
+        ctx = self._context(shard, position)
+        tables = []
+        for t in self._previous_output(group, shard):
+            if t.num_rows:
+                out = op.collect(t, ctx)
+                ctx.advance(t.num_rows)
+                if out.num_rows:
+                    tables.append(out)
         if tables:
             rows = pa.concat_tables(tables, promote_options="permissive")
             if KEY not in rows.column_names:
@@ -300,11 +308,21 @@ class ShardWorker:
         group = self.groups[group_index]
         stage = group.stages[0]
         op = self._op(stage)
-        if position is not None:
-            op.begin_shard(shard.index, *position)
+        ctx = self._context(shard, position)
         decisions = load_decisions(self.layout, stage.name, n_parts, shard.index)
-        outputs = op if op.writes_outputs else None
-        return self._run_chain(group, shard, [(stage.name, lambda t: op.apply(t, decisions))], outputs)
+
+        def step(table: pa.Table) -> OpResult:
+            res = op.apply(table, decisions, ctx)
+            ctx.advance(table.num_rows)
+            return res
+
+        return self._run_chain(group, shard, [(stage.name, step)], (op, ctx) if op.writes_outputs else None)
+
+    def _context(self, shard: Shard, position: tuple | None) -> ShardContext:
+        """A fresh context for one shard's phase; ``position``: (docs before it, docs in all shards)
+        when the operator ``wants_positions``."""
+        before, total = position if position is not None else (None, None)
+        return ShardContext(index=shard.index, name=shard.name, docs_before=before, docs_total=total, run=self.layout)
 
 
 def _parts(keys, n: int) -> np.ndarray:

@@ -127,14 +127,15 @@ def _occurrence(h: np.ndarray) -> np.ndarray:
 def label_domains(table: pa.Table) -> list[str]:
     """Domains by the pipeline's own ``language`` (when no ``lang`` column) and ``domain`` operators."""
     from curation.operators.domain import Domain
+    from curation.operators.base import ready
     from curation.operators.language import Language
 
     t = table.select(["text"] + [c for c in ("lang",) if c in table.column_names])
     if "id" not in t.column_names:
         t = t.append_column("id", pa.array([str(i) for i in range(t.num_rows)]))
     if "lang" not in t.column_names:
-        t = Language({}).process(t).kept
-    return Domain({}).process(t).kept.column("domain").to_pylist()
+        t = ready(Language({})).process(t).kept
+    return ready(Domain({})).process(t).kept.column("domain").to_pylist()
 
 
 def _encode(tokenizer, texts: list[str]) -> list[np.ndarray]:

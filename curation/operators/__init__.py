@@ -14,8 +14,9 @@ import os
 import sys
 
 from curation.operators.annotator import Annotator
-from curation.operators.base import GlobalOperator, MapOperator, Operator, OpResult, Params
-from curation.operators.filter import Filter, reasons_where
+from curation.operators.base import GlobalOperator, MapOperator, Operator, OpResult, Params, ready
+from curation.operators.context import ShardContext
+from curation.operators.filter import Decision, Filter, reasons_where
 
 REGISTRY: dict[str, str] = {
     "extract": "curation.operators.extract:Extract",
@@ -97,4 +98,4 @@ def user_module_paths(ops) -> list[str]:
 
 
 __all__ = ["REGISTRY", "operator_class", "is_user_op", "user_module_paths", "Operator", "MapOperator",
-           "GlobalOperator", "Filter", "Annotator", "reasons_where", "OpResult", "Params"]
+           "GlobalOperator", "Filter", "Decision", "Annotator", "reasons_where", "OpResult", "Params", "ShardContext", "ready"]

@@ -8,18 +8,21 @@ Two kinds:
 * :class:`GlobalOperator` - three explicit phases so that no phase needs the whole corpus in one
   process:
 
-  1. ``collect(table) -> Table`` per shard: partial state, one row per key. It must contain a
+  1. ``collect(table, ctx) -> Table`` per shard and batch: partial state, one row per key. It must contain a
      ``key`` column (uint64); the engine adds ``_shard`` (int32, the shard the row came from) and
      hash-partitions the rows by ``key`` across workers, spilling to Parquet.
   2. ``combine(rows) -> Table`` per key partition: receives every collected row whose key falls in
      that partition (from all shards) and returns *decision* rows. If the decisions carry the
      ``_shard`` column they are routed back to that shard only; otherwise they are broadcast to
      every shard (use this for small global statistics, e.g. a token histogram).
-  3. ``apply(table, decisions) -> OpResult`` per shard, like a map operator, with the decisions
-     routed to this shard.
+  3. ``apply(table, decisions, ctx) -> OpResult`` per shard and batch, like a map operator, with
+     the decisions routed to this shard.
 
-Both kinds have ``setup()``, called by the engine once per worker before the first batch (load
-models here; operators never call it themselves), and a ``params`` pydantic model validated from
+  ``ctx`` (:class:`curation.operators.context.ShardContext`) carries the shard's index, positions,
+  the run and a per-shard ``state`` dict: per-shard state lives there, never on the operator.
+
+Both kinds have ``setup()``, called by the engine (:func:`ready`) once per worker before the first
+hook, and on the driver before ``finalize`` (load models here; operators never call it themselves), and a ``params`` pydantic model validated from
 the pipeline file before any work starts. Every hook the engine calls is declared here with a
 default, and so is what an operator needs from a run:
 
@@ -45,6 +48,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
 from curation import schema
+from curation.operators.context import ShardContext
 
 KEY = "key"
 SHARD = "_shard"
@@ -109,6 +113,10 @@ class Operator:
     def no_rejections(self, table: pa.Table) -> pa.Table:
         """The empty rejected table of a batch where nothing was dropped."""
         return make_rejected(table.slice(0, 0), self.stage, pa.array([], pa.string()))
+
+    def keep_all(self, table: pa.Table) -> OpResult:
+        """Every row of ``table`` kept, nothing rejected."""
+        return OpResult(table, self.no_rejections(table))
 
     def split(
         self,
@@ -181,38 +189,45 @@ class MapOperator(Operator):
 
 
 class GlobalOperator(Operator):
+    """Per-shard calls (``collect``, ``apply``, ``shard_outputs``) get a
+    :class:`~curation.operators.context.ShardContext`: the shard's index and positions, the run,
+    and a scratch dict for state that must live from one batch of the shard to the next. Nothing
+    per shard is kept on the operator, which a worker reuses for every shard it runs."""
+
     #: Extra key-partitioned rounds between collect and combine (0: none). When > 0 the engine
     #: calls ``iterate(rows, r)`` on every key partition for r = 0, 1, ... (round 0 gets the
     #: collected rows, round r the rows round r-1 returned, re-partitioned by their ``key``) until
     #: no partition reports a change; ``combine`` then gets the last round's rows. Used for
     #: iterative algorithms such as connected components (minhash_dedup).
     max_rounds: ClassVar[int] = 0
-    #: True when the operator needs ``begin_shard`` (the engine reads the document counts of the
-    #: stage's input from Parquet footers once per stage).
+    #: True when the operator needs ``ctx.docs_before`` / ``ctx.docs_total`` (the engine reads the
+    #: document counts of the stage's input from Parquet footers once per stage): line_dedup.
     wants_positions: ClassVar[bool] = False
-
-    def begin_shard(self, shard: int, docs_before: int, docs_total: int) -> None:
-        """Called before ``collect`` and before ``apply`` of each shard when ``wants_positions``:
-        the shard's index, the number of input documents in the shards before it and in all shards
-        (both deterministic: they never depend on the number of workers)."""
 
     #: True when the apply step writes per-shard run outputs (``shard_outputs``) and the driver
     #: merges their summaries afterwards (``finalize``): ``mix`` and ``tokenize``.
     writes_outputs: ClassVar[bool] = False
+    #: The run outputs (folders of the run) this stage writes per shard: each table
+    #: ``shard_outputs`` returns must be named here (the engine refuses others). ``mix``: ``mix``
+    #: and ``anneal``, written by the engine through :mod:`curation.run`; ``tokenize``: ``tokens``,
+    #: its token files, written through :mod:`curation.run.tokens`.
+    outputs: ClassVar[tuple[str, ...]] = ()
     #: False when ``shard_outputs`` does not look at the shard's kept table (it gets None, and the
     #: engine skips reading the shard back): ``tokenize`` holds its tokens already.
     shard_outputs_reads_kept: ClassVar[bool] = True
 
-    def shard_outputs(self, kept: pa.Table | None) -> tuple[dict[str, pa.Table], dict]:
+    def shard_outputs(self, kept: pa.Table | None, ctx: ShardContext) -> tuple[dict[str, pa.Table], dict]:
         """After a shard's apply, when ``writes_outputs``: ``(tables by run output name, summary)``;
         the engine commits each table as ``<output>/<name>/<shard>.parquet`` with the shard and
-        keeps the small JSON ``summary`` for ``finalize``."""
+        keeps the small JSON ``summary`` for ``finalize``. ``ctx`` is the one the shard's apply
+        calls got."""
         return {}, {}
 
     def finalize(self, summaries: list[dict], decisions: pa.Table, run_uri: str) -> dict:
-        """On the driver after every shard is applied, when ``writes_outputs``: the per-shard
-        summaries in shard order and the stage's decisions in, manifest content out (a dict with
-        ``format`` is a whole manifest; otherwise its keys are sections added to it)."""
+        """On the driver after every shard is applied, when ``writes_outputs`` (the engine has run
+        ``setup()`` there first): the per-shard summaries in shard order and the stage's decisions
+        in, manifest content out (a dict with ``format`` is a whole manifest; otherwise its keys
+        are sections added to it)."""
         return {}
 
     def iterate(self, rows: pa.Table, round: int) -> tuple[pa.Table, bool]:  # pragma: no cover
@@ -220,11 +235,21 @@ class GlobalOperator(Operator):
         anything changed. Only called when ``max_rounds`` > 0."""
         raise NotImplementedError
 
-    def collect(self, table: pa.Table) -> pa.Table:  # pragma: no cover - interface
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:  # pragma: no cover - interface
         raise NotImplementedError
 
     def combine(self, rows: pa.Table) -> pa.Table:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:  # pragma: no cover
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:  # pragma: no cover
         raise NotImplementedError
+
+
+def ready(op: Operator, run=None) -> Operator:
+    """The one way an operator is made ready to work: bound to its run (when given), then set up.
+    The engine calls it on every worker, and on the driver before ``finalize``; call it yourself
+    when you use an operator directly (a notebook, a test). Returns ``op``."""
+    if run is not None:
+        op.bind_run(run)
+    op.setup()
+    return op

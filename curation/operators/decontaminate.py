@@ -49,7 +49,8 @@ from pydantic import Field, field_validator, model_validator
 from curation import schema
 from curation.evaluation.contamination import NGRAM, doc_ngrams
 from curation.io import fs as fsx
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import Params
+from curation.operators.filter import Decision, Filter
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "decontam"
 #: bundled set name -> file in BUNDLED_DIR
@@ -190,7 +191,7 @@ def eval_index(sets: dict[str, list[str]], n: int) -> tuple[np.ndarray, np.ndarr
     return uniq, mask
 
 
-class Decontaminate(MapOperator):
+class Decontaminate(Filter):
     name = "decontaminate"
     provides = (NGRAMS_COLUMN, BY_COLUMN)
     Params = DecontaminateParams
@@ -231,9 +232,7 @@ class Decontaminate(MapOperator):
             by_set[i] = np.bincount(pdoc[in_set], minlength=n_docs)
         return counts, by_set
 
-    def process(self, table: pa.Table) -> OpResult:
-        if not hasattr(self, "grams"):
-            self.setup()
+    def decide(self, table: pa.Table) -> Decision:
         p: DecontaminateParams = self.params
         col = table.column(schema.TEXT)
         texts = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
@@ -245,12 +244,7 @@ class Decontaminate(MapOperator):
             hits = [(name, int(by_set[s, i])) for s, name in enumerate(self.set_names) if by_set[s, i]]
             by[i] = ",".join(name for name, _ in hits)
             details[i] = ", ".join(f"{name}: {c} {p.ngram}-grams" for name, c in hits)
-        for name in (NGRAMS_COLUMN, BY_COLUMN):
-            if name in table.column_names:
-                table = table.drop_columns([name])
-        table = table.append_column(NGRAMS_COLUMN, pa.array(counts.astype(np.int32), pa.int32()))
-        table = table.append_column(BY_COLUMN, pa.array(by, pa.string()))
-        if p.mode == "mark":
-            return self.split(table, [None] * n)
-        reasons = ["contaminated" if b is not None else None for b in by]
-        return self.split(table, reasons, details)
+        columns = {NGRAMS_COLUMN: pa.array(counts.astype(np.int32), pa.int32()), BY_COLUMN: pa.array(by, pa.string())}
+        if p.mode == "mark":  # marked, never dropped
+            return Decision([None] * n, None, columns)
+        return Decision(["contaminated" if b is not None else None for b in by], details, columns)

@@ -51,8 +51,6 @@ class Extract(MapOperator):
     def extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None, str | None]:
         """Return (text, reason, detail); reason is None when the page is kept."""
         p: ExtractParams = self.params
-        if not hasattr(self, "engine"):
-            self.setup()
         # characters <= UTF-8 bytes <= 4 x characters: encode only when the bound is in doubt
         size = len(html) if len(html) * 4 <= p.max_bytes else len(html.encode("utf-8", "surrogatepass"))
         if size > p.max_bytes:
@@ -72,8 +70,6 @@ class Extract(MapOperator):
         return text, None, None
 
     def process(self, table: pa.Table) -> OpResult:
-        if not hasattr(self, "engine"):
-            self.setup()
         if schema.HTML in table.column_names:
             htmls = table.column(schema.HTML).to_pylist()
         else:

@@ -42,7 +42,8 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from curation import schema
-from curation.operators.base import MapOperator, OpResult, Params, in_domains
+from curation.operators.base import Params, in_domains
+from curation.operators.filter import Decision, Filter
 from curation.text import fluency
 from curation.text.words import split_words_column
 
@@ -76,7 +77,7 @@ class FluencyParams(Params):
     ttr_words: int = Field(300, ge=10)
 
 
-class Fluency(MapOperator):
+class Fluency(Filter):
     name = "fluency"
     provides = COLUMNS
     Params = FluencyParams
@@ -101,7 +102,7 @@ class Fluency(MapOperator):
             "mojibake_rate": fluency.mojibake_rate(texts.to_pylist()),
         }
 
-    def process(self, table: pa.Table) -> OpResult:
+    def decide(self, table: pa.Table) -> Decision:
         p: FluencyParams = self.params
         n = table.num_rows
         m = self.measure(table)
@@ -139,8 +140,4 @@ class Fluency(MapOperator):
             fail("mojibake", judged & (mj > p.max_mojibake_rate),
                  lambda i: f"mojibake_rate {mj[i]:.2f} > {p.max_mojibake_rate} per 1000 chars")
 
-        for name in COLUMNS:
-            if name in table.column_names:
-                table = table.drop_columns([name])
-            table = table.append_column(name, pa.array(m[name].astype(np.float32), pa.float32()))
-        return self.split(table, reasons, details)
+        return Decision(reasons, details, {name: pa.array(m[name].astype(np.float32), pa.float32()) for name in COLUMNS})

@@ -69,6 +69,7 @@ Each rule group can be switched off (``gopher_quality``, ``gopher_repetition``, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -79,7 +80,8 @@ from curation import schema
 from curation.hashing import splitmix64
 from pydantic import Field, field_validator
 
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import Params
+from curation.operators.filter import Decision, Filter
 from curation.text import badwords, stopwords
 from curation.text.words import NO_SPACE_RE2, split_words_column
 
@@ -251,7 +253,17 @@ class _Pieces:
         return _safe_div(np.bincount(self.doc[m], minlength=self.n), self.count)
 
 
-class Heuristics(MapOperator):
+@dataclass
+class _Measured:
+    """One batch's measurements: the value columns, plus what the rules need but no column holds."""
+
+    columns: dict[str, np.ndarray]
+    no_space: np.ndarray         # per document: written mostly in a script without spaces
+    no_space_script: np.ndarray  # the same where ``by_script`` overrides apply, else all False
+    c4_reason: list              # per document: the C4 line rule that fired (curly bracket, lorem ipsum), or None
+
+
+class Heuristics(Filter):
     name = "heuristics"
     Params = HeuristicsParams
 
@@ -259,6 +271,9 @@ class Heuristics(MapOperator):
     def measure(self, table: pa.Table) -> dict[str, np.ndarray]:
         """All measured values of a batch, one numpy array per column name (every rule group that
         the base parameters or any ``by_domain`` / ``by_script`` override turns on)."""
+        return self._measure(table).columns
+
+    def _measure(self, table: pa.Table) -> _Measured:
         p: HeuristicsParams = self._groups_measured()
         texts = table.column(schema.TEXT)
         texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
@@ -276,8 +291,8 @@ class Heuristics(MapOperator):
 
         letters = _np(pc.count_substring_regex(texts, r"\p{L}")).astype(np.float64)
         nospace = _np(pc.count_substring_regex(texts, NO_SPACE_RE2)).astype(np.float64)
-        self._no_space = _safe_div(nospace, letters) > 0.5
-        self._no_space_script = self._no_space if p.by_script else np.zeros(n, bool)
+        no_space = _safe_div(nospace, letters) > 0.5
+        c4_reason: list = [None] * n
         if p.logs:
             out["log_line_frac"] = lines.frac_matching(_LOG_LINE)
         if p.code:
@@ -315,7 +330,8 @@ class Heuristics(MapOperator):
             out.update(self._ngrams(words, offsets, doc_of, wlen, text_len))
 
         if p.c4:
-            out.update(self._c4(lines, n))
+            c4, c4_reason = self._c4(lines, n)
+            out.update(c4)
 
         if p.fineweb:
             out["line_punct_frac"] = lines.frac_matching(_FINEWEB_END)
@@ -329,7 +345,7 @@ class Heuristics(MapOperator):
             dirty = self._dirty(words, offsets, langs, n)
             out["dirty_words"] = dirty.astype(np.int32)
             out["dirty_word_ratio"] = _safe_div(dirty, n_words)
-        return out
+        return _Measured(out, no_space, no_space if p.by_script else np.zeros(n, bool), c4_reason)
 
     def _stop_words(self, words, doc_of, langs, n) -> np.ndarray:
         counts = np.full(n, -1, dtype=np.int64)  # -1: no list for this document's language
@@ -402,13 +418,14 @@ class Heuristics(MapOperator):
                 out[f"dup_{k}gram_frac"] = _safe_div(_per_doc(wlen * covered, doc_of, n), text_len)
         return out
 
-    def _c4(self, lines: _Pieces, n: int) -> dict[str, np.ndarray]:
+    def _c4(self, lines: _Pieces, n: int) -> tuple[dict[str, np.ndarray], list]:
+        """The C4 line rules' columns, and per document the line rule that rejects it (or None)."""
         p: HeuristicsParams = self.params
         flat = lines.flat
         res = {"c4_line_frac": np.zeros(n), "c4_sentences": np.zeros(n, np.int32)}
-        self._c4_reason = [None] * n
+        reason: list = [None] * n
         if not len(flat):
-            return res
+            return res, reason
         cleaned = pc.utf8_trim_whitespace(pc.replace_substring_regex(flat, _C4_CITATION, ""))
         ok = np.ones(len(flat), dtype=bool)
         if p.c4_max_word_length > 0:
@@ -431,8 +448,8 @@ class Heuristics(MapOperator):
         res["c4_sentences"] = np.bincount(lines.doc, weights=sentences, minlength=n).astype(np.int32)
         for name, mask in (("c4_curly_bracket", curly), ("c4_lorem_ipsum", lorem)):
             for d in np.unique(lines.doc[mask]):
-                self._c4_reason[d] = name
-        return res
+                reason[d] = name
+        return res, reason
 
     def _dirty(self, words, offsets, langs, n) -> np.ndarray:
         p: HeuristicsParams = self.params
@@ -474,8 +491,9 @@ class Heuristics(MapOperator):
                     on[g] = True
         return p.model_copy(update=on) if on else p
 
-    def _decide(self, m, q: "HeuristicsParams", rows: np.ndarray, reasons, details) -> None:
+    def _decide(self, measured: _Measured, q: "HeuristicsParams", rows: np.ndarray, reasons, details) -> None:
         """Apply the rules of ``q`` to the documents where ``rows`` is True (first failure wins)."""
+        m = measured.columns
 
         def check(name: str, values: np.ndarray, lo=None, hi=None, mask=None) -> None:
             if lo is None and hi is None:
@@ -503,7 +521,7 @@ class Heuristics(MapOperator):
         if q.gopher_quality:
             check("gopher_word_count", m["words"], q.min_words, q.max_words)
             check("gopher_mean_word_length", m["mean_word_len"], q.min_mean_word_len, q.max_mean_word_len,
-                  mask=~self._no_space)
+                  mask=~measured.no_space)
             check("gopher_symbol_ratio", m["symbol_word_ratio"], hi=q.max_symbol_word_ratio)
             check("gopher_bullet_lines", m["bullet_line_frac"], hi=q.max_bullet_line_frac)
             check("gopher_ellipsis_lines", m["ellipsis_line_frac"], hi=q.max_ellipsis_line_frac)
@@ -519,7 +537,7 @@ class Heuristics(MapOperator):
             for k, thr in sorted(q.dup_ngram_max_frac.items()):
                 check(f"dup_{k}gram_frac", m[f"dup_{k}gram_frac"], hi=thr)
         if q.c4:
-            for i, r in enumerate(self._c4_reason):
+            for i, r in enumerate(measured.c4_reason):
                 if r is not None and reasons[i] is None and rows[i]:
                     reasons[i], details[i] = r, "in a line kept by the C4 line rules"
             check("c4_too_few_sentences", m["c4_sentences"], lo=q.c4_min_sentences)
@@ -531,26 +549,20 @@ class Heuristics(MapOperator):
         if q.dirty_words:
             check("dirty_words", m["dirty_word_ratio"], hi=q.max_dirty_word_ratio)
 
-    def process(self, table: pa.Table) -> OpResult:
-        m = self.measure(table)
+    def decide(self, table: pa.Table) -> Decision:
+        measured = self._measure(table)
         n = table.num_rows
         reasons: list[Optional[str]] = [None] * n
         details: list[Optional[str]] = [None] * n
         doms = (np.array([d or "" for d in table.column("domain").to_pylist()], dtype=object)
                 if "domain" in table.column_names else np.full(n, "", dtype=object))
-        no_space = self._no_space_script
+        no_space = measured.no_space_script
         for dom in sorted(set(doms)):
             for ns in (False, True):
                 rows = (doms == dom) & (no_space == ns)
                 if rows.any():
-                    self._decide(m, self.effective(dom, ns), rows, reasons, details)
-
-        for name, values in m.items():
-            if name in table.column_names:
-                table = table.drop_columns([name])
-            if values.dtype.kind in "iu":
-                arr = pa.array(values.astype(np.int32), pa.int32())
-            else:
-                arr = pa.array(values.astype(np.float32), pa.float32())
-            table = table.append_column(name, arr)
-        return self.split(table, reasons, details)
+                    self._decide(measured, self.effective(dom, ns), rows, reasons, details)
+        columns = {name: (pa.array(values.astype(np.int32), pa.int32()) if values.dtype.kind in "iu"
+                          else pa.array(values.astype(np.float32), pa.float32()))
+                   for name, values in measured.columns.items()}
+        return Decision(reasons, details, columns)

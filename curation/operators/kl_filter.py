@@ -58,7 +58,8 @@ from pydantic import Field
 
 from curation import schema
 from curation.hashing import hash64, splitmix64
-from curation.operators.base import KEY, GlobalOperator, OpResult, Params, in_domains
+from curation.operators.base import KEY, GlobalOperator, OpResult, Params, in_domains, with_columns
+from curation.operators.context import ShardContext
 from curation.text.words import split_words_column
 
 TOTAL = "is_total"
@@ -105,7 +106,7 @@ class KlFilter(GlobalOperator):
         return hash64("\x00total\x00" + lang) % (1 << self.params.buckets_log2)
 
     # -- phases --------------------------------------------------------------------------------
-    def collect(self, table: pa.Table) -> pa.Table:
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
         buckets, doc_of, langs = self.doc_buckets(table)
         ub, cnt = np.unique(buckets, return_counts=True)
         per_doc = np.bincount(doc_of, minlength=table.num_rows)
@@ -142,13 +143,12 @@ class KlFilter(GlobalOperator):
                 totals[int(bb)] = totals.get(int(bb), 0) + int(cc)
         return counts, totals
 
-    def scores(self, table: pa.Table, decisions: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """(kl_div, tokens) per document of ``table`` against the corpus in ``decisions``."""
+    def scores(self, table: pa.Table, decisions: pa.Table,
+               corpus: tuple[np.ndarray, dict[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(kl_div, tokens) per document of ``table`` against the corpus in ``decisions`` (``corpus``:
+        ``_corpus(decisions)`` already built, as apply keeps it for the shard's batches)."""
         p: KlFilterParams = self.params
-        key = id(decisions)
-        if getattr(self, "_corpus_key", None) != key:  # apply runs per batch: build Q once
-            self._counts, self._totals = self._corpus(decisions)
-            self._corpus_key = key
+        counts, totals = corpus if corpus is not None else self._corpus(decisions)
         B = 1 << p.buckets_log2
         n = table.num_rows
         buckets, doc_of, langs = self.doc_buckets(table)
@@ -161,16 +161,18 @@ class KlFilter(GlobalOperator):
         up, c_d = np.unique(pair, return_counts=True)
         d = up // B
         b = up % B
-        lang_total = np.array([self._totals.get(self._total_bucket(l), 0) for l in langs], dtype=np.float64)
+        lang_total = np.array([totals.get(self._total_bucket(l), 0) for l in langs], dtype=np.float64)
         N = np.maximum(lang_total[d], 1.0)
-        q = (1 - p.smoothing) * self._counts[b] / N + p.smoothing / B
+        q = (1 - p.smoothing) * counts[b] / N + p.smoothing / B
         pd = c_d / n_tok[d]
         np.add.at(kl, d, pd * np.log(pd / q))
         return kl, n_tok
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
         p: KlFilterParams = self.params
-        kl, n_tok = self.scores(table, decisions)
+        if "corpus" not in ctx.state:  # apply runs per batch: the corpus distribution once per shard
+            ctx.state["corpus"] = self._corpus(decisions)
+        kl, n_tok = self.scores(table, decisions, ctx.state["corpus"])
         n = table.num_rows
         judged = n_tok >= p.min_tokens
         judged &= in_domains(table, p.domains)
@@ -184,7 +186,5 @@ class KlFilter(GlobalOperator):
             for i in np.flatnonzero(judged & (kl > cut)):
                 if reasons[i] is None:
                     reasons[i], details[i] = "kl_outlier", f"{kl[i]:.3f} > batch quantile {cut:.3f}"
-        if "kl_div" in table.column_names:
-            table = table.drop_columns(["kl_div"])
-        table = table.append_column("kl_div", pa.array(kl.astype(np.float32), pa.float32()))
+        table = with_columns(table, {"kl_div": pa.array(kl.astype(np.float32), pa.float32())})
         return self.split(table, reasons, details)

@@ -36,7 +36,8 @@ import pyarrow as pa
 from curation import schema
 from pydantic import Field
 
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import Params
+from curation.operators.filter import Decision, Filter
 
 _MODELS: dict[str, object] = {}
 _LOCK = threading.Lock()
@@ -108,7 +109,7 @@ class LanguageParams(Params):
     und_below: float = Field(0.3, ge=0.0, le=1.0)
 
 
-class Language(MapOperator):
+class Language(Filter):
     name = "language"
     provides = ("lang", "lang_score")
     Params = LanguageParams
@@ -132,9 +133,7 @@ class Language(MapOperator):
         return {normalize_code(c) for _, c in pycld2.LANGUAGES} - {"und"}
 
     def identify(self, texts: list[str | None]) -> tuple[list[str], np.ndarray]:
-        """Return (codes, scores) for a list of texts."""
-        if not hasattr(self, "model"):
-            self.setup()
+        """Return (codes, scores) for a list of texts (after ``setup()``)."""
         n = self.params.max_chars
         if self.params.engine == "cld2":
             codes, scores = ["und"] * len(texts), np.zeros(len(texts), dtype=np.float32)
@@ -158,7 +157,7 @@ class Language(MapOperator):
                 scores[i] = min(float(probs[j][0]), 1.0)
         return codes, scores
 
-    def process(self, table: pa.Table) -> OpResult:
+    def decide(self, table: pa.Table) -> Decision:
         p: LanguageParams = self.params
         codes, scores = self.identify(table.column(schema.TEXT).to_pylist())
         codes = [c if s >= p.und_below else "und" for c, s in zip(codes, scores)]
@@ -172,9 +171,5 @@ class Language(MapOperator):
             thr = p.min_score_by_lang.get(c, p.min_score)
             if s < thr:
                 reasons[i], details[i] = "low_language_score", f"{c} {s:.3f} < {thr}"
-        for name in ("lang", "lang_score"):
-            if name in table.column_names:
-                table = table.drop_columns([name])
-        table = table.append_column("lang", pa.array(codes, pa.string()))
-        table = table.append_column("lang_score", pa.array(scores, pa.float32()))
-        return self.split(table, reasons, details)
+        return Decision(reasons, details, {"lang": pa.array(codes, pa.string()),
+                                           "lang_score": pa.array(scores, pa.float32())})

@@ -1,8 +1,8 @@
 """line_dedup: Llama 3 / CCNet-style line deduplication within groups of N documents (global).
 
 Llama 3 (Section 3.1.1): "we remove lines that appeared more than 6 times in each bucket of 30M
-documents". Documents are numbered in corpus order (shard by shard, as the engine reports through
-``begin_shard``), and document ``k`` belongs to group ``k // group_docs``: deterministic, whatever
+documents". Documents are numbered in corpus order (shard by shard, as the engine reports in the shard context:
+``docs_before`` + ``batch_offset``), and document ``k`` belongs to group ``k // group_docs``: deterministic, whatever
 the number of workers. Lines are normalized (NFKC, lowercase, digits to 0, punctuation and
 whitespace folded; CCNet's ``normalize_for_dedup`` also folds digits) and hashed to 64 bits.
 
@@ -33,7 +33,8 @@ from pydantic import Field
 from curation import schema
 from curation.hashing import U64, fmix64
 from curation.dedup.text import line_hashes, split_lines, word_counts
-from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params, in_domains
+from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params, in_domains, with_columns
+from curation.operators.context import ShardContext
 
 GROUP_SALT = U64(0xD6E8FEB86659FD93)
 
@@ -62,29 +63,22 @@ class LineDedup(GlobalOperator):
     Params = LineDedupParams
     wants_positions = True
 
-    def __init__(self, params=None, stage=None):
-        super().__init__(params, stage)
-        self.begin_shard(0, 0, 0)
+    def _groups(self, n: int, ctx: ShardContext) -> np.ndarray:
+        """The group of each of the batch's ``n`` documents, from their ordinals in the corpus."""
+        first = (ctx.docs_before or 0) + ctx.batch_offset
+        return np.arange(first, first + n, dtype=np.int64) // self.params.group_docs
 
-    def begin_shard(self, shard: int, docs_before: int, docs_total: int) -> None:
-        self._next = docs_before  # ordinal of the next document seen by collect/apply
-
-    def _groups(self, n: int) -> np.ndarray:
-        ordinals = np.arange(self._next, self._next + n, dtype=np.int64)
-        self._next += n
-        return ordinals // self.params.group_docs
-
-    def _line_keys(self, table: pa.Table):
+    def _line_keys(self, table: pa.Table, ctx: ShardContext):
         lines = split_lines(table.column(schema.TEXT))
         h, doc, blank = line_hashes(lines)
         if self.params.domains is not None:
             blank = blank | ~in_domains(table, self.params.domains)[doc]  # other domains: not counted nor removed
-        groups = self._groups(table.num_rows)
+        groups = self._groups(table.num_rows, ctx)
         keys = fmix64(h ^ fmix64(groups.astype(U64)[doc] ^ GROUP_SALT))
         return lines, keys, doc, blank
 
-    def collect(self, table: pa.Table) -> pa.Table:
-        _, keys, doc, blank = self._line_keys(table)
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
+        _, keys, doc, blank = self._line_keys(table, ctx)
         keys, doc = keys[~blank], doc[~blank]
         if self.params.count == "documents":
             pairs = np.unique(np.stack([doc.astype(U64), keys], axis=1), axis=0)
@@ -110,8 +104,8 @@ class LineDedup(GlobalOperator):
         return pa.table({KEY: pa.array(key[~dup], pa.uint64()), SHARD: pa.array(shard[~dup], pa.int32())},
                         schema=out_schema)
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
-        lines, keys, doc, blank = self._line_keys(table)
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
+        lines, keys, doc, blank = self._line_keys(table, ctx)
         n = table.num_rows
         bad = decisions.column(KEY).to_numpy() if KEY in decisions.column_names else np.zeros(0, U64)
         remove = np.isin(keys, bad) & ~blank
@@ -137,5 +131,5 @@ class LineDedup(GlobalOperator):
             else:
                 reasons.append(None)
             details.append(f"{removed[i]} of {total[i]} lines removed" if changed[i] else None)
-        table = table.append_column("lines_removed", pa.array(removed.astype(np.int32)))
+        table = with_columns(table, {"lines_removed": pa.array(removed.astype(np.int32))})
         return self.split(table, reasons, details)

@@ -30,6 +30,7 @@ from curation.dedup.components import bucket_edges, large_star, small_star
 from curation.hashing import ids_to_u64, u64_to_ids
 from curation.dedup.minhash import MinHasher
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
+from curation.operators.context import ShardContext
 
 WORST_RANK = np.uint32(0xFFFFFFFF)
 
@@ -68,13 +69,8 @@ class MinhashDedup(GlobalOperator):
         p = self.params
         self.hasher = MinHasher(p.bands, p.rows, p.ngram, p.seed)
 
-    def _hasher(self) -> MinHasher:
-        if not hasattr(self, "hasher"):
-            self.setup()
-        return self.hasher
-
-    def collect(self, table: pa.Table) -> pa.Table:
-        h = self._hasher()
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
+        h = self.hasher
         sig, has = h.signatures(table.column(schema.TEXT))
         idx = np.flatnonzero(has)
         keys = h.band_keys(sig[idx])  # (docs x bands)
@@ -119,7 +115,7 @@ class MinhashDedup(GlobalOperator):
             schema=out_schema,
         )
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
         if decisions.num_rows == 0 or schema.ID not in decisions.column_names:
             res = self.split(table, [None] * table.num_rows)
             return OpResult(res.kept, _with_cluster_cols(res.rejected, [], []))

@@ -45,7 +45,8 @@ from pydantic import Field, field_validator
 from curation import schema
 from curation.domains import DOMAINS, UNDETERMINED
 from curation.hashing import hash64
-from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+from curation.operators.base import KEY, GlobalOperator, OpResult, Params, with_columns
+from curation.operators.context import ShardContext
 from curation.run.manifest import FORMAT as MANIFEST_FORMAT
 
 # DOMAINS' ``undetermined``: text whose language could not be identified; no share in the default target,
@@ -139,12 +140,8 @@ class Mix(GlobalOperator):
     requires = ("domain",)  # without it every document would be `general`
     provides = ("domain", "topic", "quality", "tokens", "mix_copies", "anneal")
     writes_outputs = True
+    outputs = OUTPUTS  # mix/ and anneal/, one file per shard, committed by the engine with the shard
     Params = MixParams
-
-    def __init__(self, params=None, stage=None):
-        super().__init__(params, stage)
-        self._tok = None
-        self._plan = None
 
     # -- tokens ------------------------------------------------------------------------------
     def tokenizer_path(self) -> str:
@@ -155,11 +152,10 @@ class Mix(GlobalOperator):
     def setup(self) -> None:
         from curation.train.tokenizer import load_tokenizer
 
-        if self._tok is None:
-            self._tok = load_tokenizer(self.tokenizer_path())
+        self._tok = load_tokenizer(self.tokenizer_path())
 
     def count_tokens(self, texts: list[str]) -> np.ndarray:
-        self.setup()
+        """Tokens of each text with the mix's tokenizer (after ``setup()``)."""
         if not texts:
             return np.zeros(0, np.int64)
         return np.array([len(x) for x in self._tok.encode_batch(texts)], np.int64)
@@ -189,7 +185,7 @@ class Mix(GlobalOperator):
         return domain, topic, quality, np.asarray(tokens, np.int64), hbin, qbin
 
     # -- collect / combine -------------------------------------------------------------------
-    def collect(self, table: pa.Table) -> pa.Table:
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
         domain, topic, _, tokens, hbin, qbin = self._doc_columns(table)
         n = len(domain)
         t = pa.table({
@@ -294,10 +290,10 @@ class Mix(GlobalOperator):
                 "available_docs": {dm: docs.get(dm, 0) for dm in DOMAINS}, "mix_tokens_planned": n_tokens,
                 "notes": notes}
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
-        if self._plan is None:
-            self._plan = self.plan(decisions)
-        plan = self._plan
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
+        if "plan" not in ctx.state:  # apply runs per batch: the plan once per shard
+            ctx.state["plan"] = self.plan(decisions)
+        plan = ctx.state["plan"]
         domain, topic, quality, tokens, hbin, qbin = self._doc_columns(table)
         n = len(domain)
         copies = np.zeros(n, np.int32)
@@ -311,15 +307,10 @@ class Mix(GlobalOperator):
             anneal[i] = qbin[i] >= plan["anneal_bin_at_least"].get(domain[i], BINS + 1)
         und = np.array([d == UNDETERMINED for d in domain], bool) & (plan["target"].get(UNDETERMINED, 0.0) <= 0)
         anneal &= ~und  # no share: not in the annealing set either
-        for name in ("tokens", "quality", "mix_copies", "anneal", "domain", "topic"):
-            if name in table.column_names:
-                table = table.drop_columns([name])
-        table = (table.append_column("domain", pa.array(domain, pa.string()))
-                 .append_column("topic", pa.array(topic, pa.string()))
-                 .append_column("quality", pa.array(quality, pa.float32()))
-                 .append_column("tokens", pa.array(tokens, pa.int64()))
-                 .append_column("mix_copies", pa.array(copies, pa.int32()))
-                 .append_column("anneal", pa.array(anneal, pa.bool_())))
+        table = with_columns(table, {
+            "domain": pa.array(domain, pa.string()), "topic": pa.array(topic, pa.string()),
+            "quality": pa.array(quality, pa.float32()), "tokens": pa.array(tokens, pa.int64()),
+            "mix_copies": pa.array(copies, pa.int32()), "anneal": pa.array(anneal, pa.bool_())})
         drop = (copies == 0) & ~anneal
         reasons = [("undetermined_language" if und[i] else schema.SAMPLED_OUT_REASONS[0]) if drop[i] else None for i in range(n)]
         details = [(f"language not identified; {UNDETERMINED} has no share in the mix target" if und[i] else
@@ -328,7 +319,7 @@ class Mix(GlobalOperator):
         return self.split(table, reasons, details)
 
     # -- per shard, in the apply step: the trainer's files --------------------------------------
-    def shard_outputs(self, kept: pa.Table) -> tuple[dict[str, pa.Table], dict]:
+    def shard_outputs(self, kept: pa.Table, ctx: ShardContext) -> tuple[dict[str, pa.Table], dict]:
         """From one shard's kept rows: its ``mix`` rows (each document ``mix_copies`` times, in a
         seeded-hash order) and ``anneal`` rows, and a small summary for the manifest. The engine
         writes both files (as ``mix/<shard>.parquet``, ``anneal/<shard>.parquet``) with the shard."""

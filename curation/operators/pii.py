@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation import schema
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import Params
+from curation.operators.filter import Decision, Filter
 
 EMAIL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -57,7 +58,7 @@ class PiiParams(Params):
     max_matches: int = 0
 
 
-class Pii(MapOperator):
+class Pii(Filter):
     name = "pii"
     provides = ("pii_emails", "pii_ips", "pii_phones")
     Params = PiiParams
@@ -75,7 +76,7 @@ class Pii(MapOperator):
             kinds.append(("pii_phones", guarded(PHONE), r"\1" + _esc(p.phone_tag) + r"\3"))
         return kinds
 
-    def process(self, table: pa.Table) -> OpResult:
+    def decide(self, table: pa.Table) -> Decision:
         p: PiiParams = self.params
         col = table.column(schema.TEXT)
         texts = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
@@ -105,14 +106,8 @@ class Pii(MapOperator):
                 reasons[i] = "pii"
                 details[i] = (f"{counts['pii_emails'][i]} emails, {counts['pii_ips'][i]} ips, "
                               f"{counts['pii_phones'][i]} phones")
-        else:
-            idx = table.column_names.index(schema.TEXT)
-            table = table.set_column(idx, schema.TEXT, texts)
-        for name, values in counts.items():
-            if name in table.column_names:
-                table = table.drop_columns([name])
-            table = table.append_column(name, pa.array(values.astype(np.int32), pa.int32()))
-        return self.split(table, reasons, details)
+        columns = {name: pa.array(values.astype(np.int32), pa.int32()) for name, values in counts.items()}
+        return Decision(reasons, details, columns, rewrite={} if p.mode == "drop" else {schema.TEXT: texts})
 
 
 def _np(a) -> np.ndarray:

@@ -21,7 +21,8 @@ import pyarrow as pa
 from pydantic import Field
 
 from curation import schema
-from curation.operators.base import MapOperator, OpResult, Params
+from curation.operators.base import Params
+from curation.operators.filter import Decision, Filter
 
 
 class QualityParams(Params):
@@ -42,7 +43,7 @@ class QualityParams(Params):
     auto_train: bool = True
 
 
-class Quality(MapOperator):
+class Quality(Filter):
     name = "quality"
     Params = QualityParams
     uses_model = True
@@ -78,28 +79,22 @@ class Quality(MapOperator):
             self.rb = RobertaScorer(Path(p.roberta_path) if p.roberta_path else root / md.QUALITY_ROBERTA,
                                     max_tokens=p.max_tokens, batch_size=p.batch_size, device=p.device)
 
-    def process(self, table: pa.Table) -> OpResult:
-        if not hasattr(self, "ft"):
-            self.setup()
+    def decide(self, table: pa.Table) -> Decision:
         texts = [t or "" for t in table.column(schema.TEXT).to_pylist()]
-        parts = []
-        for name in ("quality_fasttext", "quality_roberta", "quality"):
-            if name in table.column_names:
-                table = table.drop_columns([name])
+        parts, columns = [], {}
         if self.ft is not None:
             s = self.ft.score(texts)
-            table = table.append_column("quality_fasttext", pa.array(s, pa.float32()))
+            columns["quality_fasttext"] = pa.array(s, pa.float32())
             parts.append(np.clip(s, 0, 1))
         if self.rb is not None:
             s = self.rb.score(texts)
-            table = table.append_column("quality_roberta", pa.array(s, pa.float32()))
+            columns["quality_roberta"] = pa.array(s, pa.float32())
             parts.append(np.clip(s, 0, 1))
         q = np.mean(parts, axis=0).astype(np.float32) if texts else np.zeros(0, np.float32)
-        table = table.append_column("quality", pa.array(q, pa.float32()))
+        columns["quality"] = pa.array(q, pa.float32())
         p: QualityParams = self.params
-        if p.min_quality is None:
-            return OpResult(table, self.split(table.slice(0, 0), []).rejected)
+        if p.min_quality is None:  # a scorer only: every row kept
+            return Decision([None] * len(texts), None, columns)
         low = q < p.min_quality
-        reasons = np.where(low, "low_quality", None)
         details = [f"quality {v:.3f} < {p.min_quality}" if l else None for v, l in zip(q, low)]
-        return self.split(table, list(reasons), details)
+        return Decision(np.where(low, "low_quality", None), details, columns)

@@ -44,6 +44,7 @@ from pydantic import Field, field_validator
 from curation import schema
 from curation.hashing import hash64, splitmix64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+from curation.operators.context import ShardContext
 
 BIN_SHIFT = 12  # float32 sortable key >> 12: 2^20 bins, relative resolution 2^-11
 
@@ -110,11 +111,6 @@ class QualitySelect(GlobalOperator):
         return (self.params.column,)
     Params = QualitySelectParams
 
-    def __init__(self, params=None, stage=None):
-        super().__init__(params, stage)
-        self._cuts = None
-        self._cuts_key = None
-
     # -- per-document columns ----------------------------------------------------------------
     def _columns(self, table: pa.Table) -> tuple[list[str], np.ndarray]:
         p: QualitySelectParams = self.params
@@ -130,7 +126,7 @@ class QualitySelect(GlobalOperator):
         return domain, score.to_numpy(zero_copy_only=False).astype(np.float32)
 
     # -- phases --------------------------------------------------------------------------------
-    def collect(self, table: pa.Table) -> pa.Table:
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
         domain, score = self._columns(table)
         chars = pc.fill_null(pc.utf8_length(table.column(schema.TEXT)), 0).to_numpy(zero_copy_only=False)
         t = pa.table({"domain": pa.array(domain, pa.string()), "bin": pa.array(bin_of(score), pa.int64()),
@@ -190,10 +186,11 @@ class QualitySelect(GlobalOperator):
             cut["value"] = bin_floor(int(b[i]))
         return out
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
         p: QualitySelectParams = self.params
-        if self._cuts_key != id(decisions):  # apply runs per batch: the cuts once per decisions table
-            self._cuts, self._cuts_key = self.cuts(decisions), id(decisions)
+        if "cuts" not in ctx.state:  # apply runs per batch: the cuts once per shard
+            ctx.state["cuts"] = self.cuts(decisions)
+        cuts = ctx.state["cuts"]
         domain, score = self._columns(table)
         b = bin_of(score)
         n = table.num_rows
@@ -203,7 +200,7 @@ class QualitySelect(GlobalOperator):
         col = p.column
         dom = np.array(domain, dtype=object)
         for dm in sorted(set(domain)):
-            cut = self._cuts.get(dm)
+            cut = cuts.get(dm)
             if cut is None or cut["bin"] is None:
                 continue
             where = f"p{cut['percentile']} of {dm}"

@@ -9,7 +9,7 @@ Phases (no phase holds the corpus):
 
 * collect, per shard (no tokenizer call: lengths are the mix's ``tokens`` column, counted with the
   same tokenizer): where every stored document will sit in its shard's token file (a running
-  offset, in shard order), and one row per occurrence - ``mix_copies`` rows for the mix, one for
+  offset, in shard order, kept in the shard context), and one row per occurrence - ``mix_copies`` rows for the mix, one for
   the annealing set - keyed by a seeded hash of (id, copy) (:mod:`curation.tokens.order`); plus,
   per batch and file, one row of stored tokens keyed by the file (``copy`` = -1).
 * combine, per key partition: sorts the partition's occurrences by key and writes them as one index
@@ -18,7 +18,8 @@ Phases (no phase holds the corpus):
 * apply, per shard and batch: tokenizes the shard's stored documents once and checks each length
   against the ``tokens`` column (a different tokenizer is an error, not a silent misalignment); the
   tokens of the shard are held (one shard, bounded by ``shard_max_bytes``) in the order that gives
-  the offsets collect fixed. Every document is kept (with ``keep_text: false`` the stage's Parquet
+  the offsets collect fixed, in the shard context's ``state`` (never on the operator, which a worker
+  reuses for every shard). Every document is kept (with ``keep_text: false`` the stage's Parquet
   output drops the ``text`` column, which stays in the ``mix`` stage's output).
 * end of the shard (``shard_outputs``, before the shard's commit): each phase's token file is
   written whole and committed atomically (a retried shard rewrites the same bytes).
@@ -36,6 +37,7 @@ import pyarrow.compute as pc
 from curation import schema
 from curation.hashing import hash64
 from curation.operators.base import KEY, GlobalOperator, OpResult, Params
+from curation.operators.context import ShardContext
 from curation.tokens import format as tfmt
 from curation.run.tokens import PHASES, TokenLayout
 from curation.tokens.index import sort_part, to_index
@@ -74,15 +76,8 @@ class TokenizeParams(Params):
 class Tokenize(GlobalOperator):
     name = "tokenize"
     writes_outputs = True
+    outputs = ("tokens",)  # tokens/<phase>/: token files per shard and the index (curation.run.tokens)
     Params = TokenizeParams
-    wants_positions = True  # begin_shard: the shard index names the shard's token files
-
-    def __init__(self, params=None, stage=None):
-        super().__init__(params, stage)
-        self._tok = None
-        self._shard: int | None = None
-        self._next: dict[str, int] = {}
-        self._held: dict[str, list[bytes]] = {}  # apply: the shard's token bytes per phase, in file order
 
     # -- tokenizer -----------------------------------------------------------------------------
     def tokenizer_path(self) -> str:
@@ -93,20 +88,23 @@ class Tokenize(GlobalOperator):
     def setup(self) -> None:
         from curation.train.tokenizer import load_tokenizer
 
-        if self._tok is None:
-            self._tok = load_tokenizer(self.tokenizer_path())
-            self.dtype = tfmt.dtype_for(self._tok.vocab_size)
+        self._tok = load_tokenizer(self.tokenizer_path())
+        self.dtype = tfmt.dtype_for(self._tok.vocab_size)
 
-    def _layout(self) -> TokenLayout:
-        if self.run is None:
+    def _layout(self, run=None) -> TokenLayout:
+        run = run if run is not None else self.run
+        if run is None:
             raise RuntimeError("tokenize writes token files into the run folder: call bind_run(run) first")
-        return TokenLayout(self.run)
+        return TokenLayout(run)
 
     # -- per shard -----------------------------------------------------------------------------
-    def begin_shard(self, shard: int, docs_before: int, docs_total: int) -> None:
-        self._shard = shard
-        self._next = {ph: 0 for ph in PHASES}
-        self._held = {ph: [] for ph in PHASES}
+    @staticmethod
+    def _shard_state(ctx: ShardContext) -> dict:
+        """The shard's running token offsets (``next``) and held token bytes (``held``) per phase."""
+        if "next" not in ctx.state:
+            ctx.state["next"] = {ph: 0 for ph in PHASES}
+            ctx.state["held"] = {ph: [] for ph in PHASES}
+        return ctx.state
 
     def _columns(self, table: pa.Table):
         n, names = table.num_rows, table.column_names
@@ -121,33 +119,31 @@ class Tokenize(GlobalOperator):
         return {"mix": np.maximum(copies, 0), "anneal": anneal.astype(np.int64)}, lengths
 
     def _encode(self, table: pa.Table, mask: np.ndarray | None = None) -> list[list[int]]:
-        self.setup()
         texts = table.column(self.params.text_column).to_pylist()
         if mask is not None:
             texts = [t for t, m in zip(texts, mask) if m]
         return self._tok.encode_batch([t or "" for t in texts])
 
-    def _offsets(self, phase: str, stored: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def _offsets(self, ctx: ShardContext, phase: str, stored: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Token offset in the shard's file of each stored document (running over the shard)."""
+        nxt = self._shard_state(ctx)["next"]
         ln = np.where(stored, lengths, 0)
-        off = self._next[phase] + np.cumsum(ln) - ln
-        self._next[phase] += int(ln.sum())
+        off = nxt[phase] + np.cumsum(ln) - ln
+        nxt[phase] += int(ln.sum())
         return off
 
-    def collect(self, table: pa.Table) -> pa.Table:
-        if self._shard is None:
-            raise RuntimeError("tokenize needs begin_shard() before collect()")
-        layout = self._layout()
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
+        layout = self._layout(ctx.run)
         copies, lengths = self._columns(table)
         ids = table.column(schema.ID).to_pylist()
         domain = (table.column("domain").to_pylist() if "domain" in table.column_names else ["general"] * len(ids))
         parts = []
         for ph in PHASES:
             stored = copies[ph] > 0
-            off = self._offsets(ph, stored, lengths)
+            off = self._offsets(ctx, ph, stored, lengths)
             rows, copy, keys = occurrence_keys(ids, copies[ph], self.params.seed, ph)
             take = pa.array(rows, pa.int64())
-            rel = layout.bin_rel(ph, self._shard)
+            rel = layout.bin_rel(ph, ctx.index)
             parts.append(pa.table({
                 KEY: pa.array(keys, pa.uint64()),
                 "phase": pa.array([ph] * len(rows), pa.string()),
@@ -189,9 +185,8 @@ class Tokenize(GlobalOperator):
         return pa.Table.from_pylist(out, schema=SUMMARY_SCHEMA)
 
     # -- per shard: the tokens -----------------------------------------------------------------
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
-        if self._shard is None:
-            raise RuntimeError("tokenize needs begin_shard() before apply()")
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
+        held = self._shard_state(ctx)["held"]
         copies, lengths = self._columns(table)
         need = (copies["mix"] > 0) | (copies["anneal"] > 0)
         encoded = self._encode(table, need)
@@ -208,36 +203,34 @@ class Tokenize(GlobalOperator):
         starts = np.concatenate([[0], np.cumsum(got)])
         for ph in PHASES:
             stored = copies[ph] > 0
-            self._offsets(ph, stored, lengths)
+            self._offsets(ctx, ph, stored, lengths)
             sel = np.flatnonzero(stored[rows])  # positions in `encoded` of this phase's documents
             if len(sel):
                 toks = np.concatenate([flat[starts[j]:starts[j + 1]] for j in sel])
-                self._held[ph].append(tfmt.to_bytes(toks, self.dtype))  # held at 2 or 4 bytes a token
+                held[ph].append(tfmt.to_bytes(toks, self.dtype))  # held at 2 or 4 bytes a token
         drop = not self.params.keep_text and self.params.text_column in table.column_names
-        kept = table.drop_columns([self.params.text_column]) if drop else table
-        return OpResult(kept, self.split(table.slice(0, 0), []).rejected)
+        return self.keep_all(table.drop_columns([self.params.text_column]) if drop else table)
 
     # -- end of the shard: its token files, whole ---------------------------------------------
     #: the engine need not read the shard's kept file back for ``shard_outputs`` (it ignores it)
     shard_outputs_reads_kept = False
 
-    def shard_outputs(self, kept: pa.Table | None) -> tuple[dict, dict]:
+    def shard_outputs(self, kept: pa.Table | None, ctx: ShardContext) -> tuple[dict, dict]:
         """Called by the engine once the shard's batches are applied, before its commit: writes each
         phase's token file of the shard whole (atomic commit, any filesystem). No Parquet outputs;
         the summary names the files and their tokens."""
-        if self._shard is None:
-            raise RuntimeError("tokenize needs begin_shard() before shard_outputs()")
-        layout = self._layout()
+        layout = self._layout(ctx.run)
+        state = self._shard_state(ctx)
         files = {}
         for ph in PHASES:
-            held, self._held[ph] = self._held.get(ph, []), []
+            held = state["held"][ph]
             if not held:
                 continue
             data = b"".join(held)
             n = len(data) // self.dtype.itemsize
-            if n != self._next[ph]:  # the offsets collect fixed are this file's
-                raise RuntimeError(f"tokenize: shard {self._shard} {ph}: {n} tokens held, the offsets say {self._next[ph]}")
-            files[layout.write_file(ph, self._shard, data)] = n
+            if n != state["next"][ph]:  # the offsets collect fixed are this file's
+                raise RuntimeError(f"tokenize: shard {ctx.index} {ph}: {n} tokens held, the offsets say {state['next'][ph]}")
+            files[layout.write_file(ph, ctx.index, data)] = n
         return {}, {"files": files}
 
     # -- driver: the manifest section ----------------------------------------------------------
@@ -247,7 +240,6 @@ class Tokenize(GlobalOperator):
         if decisions.num_rows == 0 or "kind" not in decisions.column_names:
             raise RuntimeError("tokenize: no combine summaries to build the manifest's tokens section from")
         rows = decisions.select(SUMMARY_SCHEMA.names).to_pylist()
-        self.setup()
         section = {
             "format": FORMAT,
             "dtype": tfmt.dtype_name(self.dtype),

@@ -15,6 +15,7 @@ import pyarrow as pa
 from curation import schema
 from curation.hashing import hash64
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params
+from curation.operators.context import ShardContext
 from curation.text.urls import normalize_url
 
 
@@ -30,7 +31,7 @@ class UrlDedup(GlobalOperator):
     name = "url_dedup"
     Params = UrlDedupParams
 
-    def collect(self, table: pa.Table) -> pa.Table:
+    def collect(self, table: pa.Table, ctx: ShardContext) -> pa.Table:
         urls = table.column(schema.URL).to_pylist()
         keys, rows = [], []
         for i, u in enumerate(urls):
@@ -65,9 +66,9 @@ class UrlDedup(GlobalOperator):
             schema=out_schema,
         )
 
-    def apply(self, table: pa.Table, decisions: pa.Table) -> OpResult:
+    def apply(self, table: pa.Table, decisions: pa.Table, ctx: ShardContext) -> OpResult:
         if decisions.num_rows == 0:
-            return OpResult(table, self.split(table.slice(0, 0), []).rejected)
+            return self.keep_all(table)
         survivor = dict(zip(decisions.column(schema.ID).to_pylist(), decisions.column("survivor").to_pylist()))
         ids = table.column(schema.ID).to_pylist()
         reasons = ["duplicate_url" if i in survivor else None for i in ids]

@@ -16,28 +16,31 @@ def tokenize_tables(run: str | os.PathLike, shards: list[pa.Table], tokenizer: s
                     batch: int = 50, seed: int = 0) -> dict:
     """Write ``run``'s ``tokens/`` (a local path or a URI) for ``shards`` (tables with the mix stage's
     columns) and the manifest's ``tokens`` section; returns the section."""
+    from curation.operators.base import ready
+    from curation.operators.context import ShardContext
     from curation.operators.tokenize import Tokenize
     from curation.run import manifest
     from curation.run.layout import RunLayout
 
     layout = RunLayout(run)
-    op = Tokenize({"tokenizer": str(tokenizer), "seed": seed})
-    op.bind_run(layout)
-    op.setup()
+    op = ready(Tokenize({"tokenizer": str(tokenizer), "seed": seed}), layout)
     batches = [[s.slice(i, batch) for i in range(0, s.num_rows, batch)] for s in shards]
     collected = []
     for i, bs in enumerate(batches):
-        op.begin_shard(i, 0, 0)
-        collected += [op.collect(b) for b in bs]
+        ctx = ShardContext(index=i, run=layout)
+        for b in bs:
+            collected.append(op.collect(b, ctx))
+            ctx.advance(b.num_rows)
     rows = pa.concat_tables(collected)
     part = rows.column("key").to_numpy() % np.uint64(parts)
     decisions = pa.concat_tables([op.combine(rows.filter(pa.array(part == p))) for p in range(parts)])
     summaries = []
     for i, (s, bs) in enumerate(zip(shards, batches)):
-        op.begin_shard(i, 0, 0)
+        ctx = ShardContext(index=i, run=layout)
         for b in bs:
-            op.apply(b, decisions)
-        summaries.append(op.shard_outputs(s)[1])
+            op.apply(b, decisions, ctx)
+            ctx.advance(b.num_rows)
+        summaries.append(op.shard_outputs(s, ctx)[1])
     result = op.finalize(summaries, decisions, layout.uri)
     manifest.merge(layout, result)
     return result["tokens"]

@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from curation.operators.base import ready
+from curation.operators.context import ShardContext
 from curation.operators.minhash_dedup import MinhashDedup, score_rank
 
 
@@ -105,16 +107,16 @@ def test_survivor_is_best_quality_then_smallest_id(sample_dir):
         "text": pa.array([text, text + " extra", text, "something else entirely " * 20], pa.large_string()),
         "quality": pa.array([0.2, 0.9, None, 0.99], pa.float32()),
     })
-    op = MinhashDedup()
-    rows = op.collect(table)
+    op = ready(MinhashDedup())  # the engine's job in a run
+    rows = op.collect(table, ShardContext())
     rows = rows.append_column("_shard", pa.array([0] * rows.num_rows, pa.int32()))
     decisions, _ = _partitioned(op, rows, 3)
     got = dict(zip(decisions.column("id").to_pylist(), decisions.column("survivor").to_pylist()))
     assert got == {"0000000000000001": "0000000000000002", "0000000000000003": "0000000000000002"}
-    res = op.apply(table, decisions.drop_columns(["_shard"]))
+    res = op.apply(table, decisions.drop_columns(["_shard"]), ShardContext())
     assert res.kept.column("id").to_pylist() == ["0000000000000002", "0000000000000004"]
     assert res.rejected.column("dup_survivor").to_pylist() == ["0000000000000002"] * 2
-    no_score = MinhashDedup({"score_column": None})
-    rows = no_score.collect(table).append_column("_shard", pa.array([0] * rows.num_rows, pa.int32()))
+    no_score = ready(MinhashDedup({"score_column": None}))
+    rows = no_score.collect(table, ShardContext()).append_column("_shard", pa.array([0] * rows.num_rows, pa.int32()))
     decisions, _ = _partitioned(no_score, rows, 3)
     assert set(decisions.column("survivor").to_pylist()) == {"0000000000000001"}

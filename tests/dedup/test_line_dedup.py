@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curation.operators.context import ShardContext
 from curation import schema
 from curation.operators.base import SHARD
 from curation.operators.line_dedup import LineDedup
@@ -23,13 +24,12 @@ def _docs(texts, start=0):
 
 def _run(shards: list[list[str]], n_parts: int = 3, **params):
     """The engine's protocol: collect per shard, combine per key partition, apply per shard, with
-    begin_shard positions as the runner computes them."""
+    the shard context's positions as the runner computes them."""
     op = LineDedup(params)
     total = sum(len(s) for s in shards)
     before, collected = 0, []
     for i, texts in enumerate(shards):
-        op.begin_shard(i, before, total)
-        c = op.collect(_docs(texts, before))
+        c = op.collect(_docs(texts, before), ShardContext(index=i, docs_before=before, docs_total=total))
         collected.append(c.append_column(SHARD, pa.array([i] * c.num_rows, pa.int32())))
         before += len(texts)
     rows = pa.concat_tables(collected)
@@ -37,9 +37,8 @@ def _run(shards: list[list[str]], n_parts: int = 3, **params):
     decisions = pa.concat_tables([op.combine(rows.filter(pa.array(part == p))) for p in range(n_parts)])
     out, before = [], 0
     for i, texts in enumerate(shards):
-        op.begin_shard(i, before, total)
         mine = decisions.filter(pc.equal(decisions.column(SHARD), i))
-        res = op.apply(_docs(texts, before), mine)
+        res = op.apply(_docs(texts, before), mine, ShardContext(index=i, docs_before=before, docs_total=total))
         assert res.kept.num_rows + res.rejected.num_rows == len(texts)
         out.append(res)
         before += len(texts)
@@ -112,3 +111,23 @@ def test_non_latin_template_lines_removed(sample_dir):
     for t, b in zip(kept, bodies):
         assert "送料無料" not in t and "カート" not in t
         assert t == b
+
+
+def test_batches_of_a_shard_number_documents_through_the_context():
+    """Groups come from corpus ordinals: docs_before + the context's batch_offset. One shard applied
+    batch by batch (as the engine does, advancing the context) decides as the shard in one batch."""
+    texts = [f"Share this page\n{BODY[d]}" for d in range(14)]
+    op = LineDedup({"group_docs": 7, "max_occurrences": 6, "min_words": 0})
+    whole = op.collect(_docs(texts, 100), ShardContext(docs_before=100, docs_total=114))
+    ctx = ShardContext(docs_before=100, docs_total=114)
+    parts = []
+    for lo in range(0, 14, 3):
+        parts.append(op.collect(_docs(texts[lo:lo + 3], 100 + lo), ctx))
+        ctx.advance(len(texts[lo:lo + 3]))
+    batched = pa.concat_tables(parts).group_by("key").aggregate([("count", "sum")])
+    assert dict(zip(batched.column("key").to_pylist(), batched.column("count_sum").to_pylist())) == \
+        dict(zip(whole.column("key").to_pylist(), whole.column("count").to_pylist()))
+    # 14 documents in groups of 7 (ordinals 100..113: groups 14, 15 and 16): the shared line counts
+    # 5, 7 and 2 times, so only the middle group's copies are frequent
+    counts = sorted(whole.filter(pc.greater(whole.column("count"), 1)).column("count").to_pylist())
+    assert counts == [2, 5, 7]

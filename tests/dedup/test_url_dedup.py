@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
+from curation.operators.context import ShardContext
 from curation import schema
 from curation.operators.base import SHARD
 from curation.operators.url_dedup import UrlDedup
@@ -64,13 +65,13 @@ def _run(shards: list[list[tuple]]):
     op = UrlDedup()
     collected = []
     for i, rows in enumerate(shards):
-        c = op.collect(_docs(rows))
+        c = op.collect(_docs(rows), ShardContext(index=i))
         collected.append(c.append_column(SHARD, pa.array([i] * c.num_rows, pa.int32())))
     decisions = op.combine(pa.concat_tables(collected))
     out = []
     for i, rows in enumerate(shards):
         mine = decisions.filter(pa.compute.equal(decisions.column(SHARD), i))
-        out.append(op.apply(_docs(rows), mine))
+        out.append(op.apply(_docs(rows), mine, ShardContext(index=i)))
     return out
 
 

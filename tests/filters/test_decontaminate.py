@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from curation.operators.base import ready
 from curation.dedup.text import normalize
 from curation.config import ConfigError, parse_pipeline
 from curation.operators.decontaminate import BUNDLED, BUNDLED_DIR, Decontaminate
@@ -105,7 +106,7 @@ def test_user_files_jsonl_and_txt(tmp_path, news, udhr_sample):
 
 
 def test_mark_mode_keeps_and_marks(news, gsm8k_test):
-    op = Decontaminate({"mode": "mark", "bundled": ["gsm8k_test"]})
+    op = ready(Decontaminate({"mode": "mark", "bundled": ["gsm8k_test"]}))
     g = gsm8k_test[0]
     res = op.process(doc_table([_insert(news[0], g["question"] + "\n" + g["answer"]), news[1]]))
     assert res.rejected.num_rows == 0 and res.kept.num_rows == 2
@@ -117,8 +118,8 @@ def test_mark_mode_keeps_and_marks(news, gsm8k_test):
 def test_min_matches(news, gsm8k_test):
     thirteen = " ".join(gsm8k_test[3]["question"].split()[:13])
     page = _insert(news[0], thirteen)
-    assert Decontaminate({"min_matches": 2}).process(doc_table([page])).rejected.num_rows == 0
-    assert Decontaminate({"min_matches": 1}).process(doc_table([page])).rejected.num_rows == 1
+    assert ready(Decontaminate({"min_matches": 2})).process(doc_table([page])).rejected.num_rows == 0
+    assert ready(Decontaminate({"min_matches": 1})).process(doc_table([page])).rejected.num_rows == 1
 
 
 def test_sample_math_and_code_pass_untouched(op, sample_dir):

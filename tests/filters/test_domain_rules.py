@@ -11,6 +11,8 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from curation.operators.base import ready
+from curation.operators.context import ShardContext
 from curation.io.sources import plan_shards, read_shard
 from curation.operators.heuristics import Heuristics
 from curation.operators.kl_filter import KlFilter
@@ -113,11 +115,9 @@ def test_line_dedup_leaves_code_and_math_alone(domain_rows):
     dom = ["code"] * len(code) + ["general"] * len(prose)
     op = LineDedup({"max_occurrences": 6, "min_words": 0, "domains": ["general", "multilingual", "undetermined"]})
     t = doc_table(texts, domain=dom)
-    op.begin_shard(0, 0, len(texts))
-    rows = op.collect(t)
+    rows = op.collect(t, ShardContext(docs_before=0, docs_total=len(texts)))
     decisions = op.combine(rows.append_column("_shard", pa.array(np.zeros(rows.num_rows, np.int32))))
-    op.begin_shard(0, 0, len(texts))
-    out = op.apply(t, decisions).kept
+    out = op.apply(t, decisions, ShardContext(docs_before=0, docs_total=len(texts))).kept
     removed = collections.defaultdict(set)
     for d, r in zip(out.column("domain").to_pylist(), out.column("lines_removed").to_pylist()):
         removed[d].add(r)
@@ -131,7 +131,7 @@ def test_kl_filter_judges_only_the_named_domains(ccnet_sample):
     t = doc_table(texts, domain=dom)
     # max_kl 0: every judged document of 50+ tokens fails, so what is rejected is what is judged
     op = KlFilter({"max_kl": 0.0, "domains": ["general"], "by_language": False})
-    res = op.apply(t, op.combine(op.collect(t)))
+    res = op.apply(t, op.combine(op.collect(t, ShardContext())), ShardContext())
     assert set(res.rejected.column("domain").to_pylist()) == {"general"}
     assert res.kept.column("domain").to_pylist() == ["math"] * 4
     assert all(v > 0 for v in res.kept.column("kl_div").to_pylist())  # measured all the same
@@ -140,8 +140,8 @@ def test_kl_filter_judges_only_the_named_domains(ccnet_sample):
 def test_low_confidence_language_is_und(udhr_sample):
     texts = {r["lang_hint"]: r["text"] for r in udhr_sample}
     t = doc_table([texts["kea"], texts["ga"], texts["ja"]])
-    trusted = Language({"und_below": 0.0}).process(t).kept
-    res = Language().process(t).kept
+    trusted = ready(Language({"und_below": 0.0})).process(t).kept
+    res = ready(Language()).process(t).kept
     langs = res.column("lang").to_pylist()
     assert langs[1:] == ["ga", "ja"]
     low = [s for s in trusted.column("lang_score").to_pylist()][0]

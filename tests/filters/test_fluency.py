@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from curation.operators.base import ready
 from curation.operators.fluency import Fluency
 from curation.operators.language import Language
 from curation.text import fluency
@@ -36,7 +37,7 @@ def prose() -> list[str]:
 
 def labelled(texts: list[str]) -> pa.Table:
     """Texts with the language stage's columns and the domain the pipeline would give prose."""
-    t = Language().process(doc_table(texts)).kept
+    t = ready(Language()).process(doc_table(texts)).kept
     dom = ["general" if l == "en" else "undetermined" if l == "und" else "multilingual"
            for l in t.column("lang").to_pylist()]
     return t.append_column("domain", pa.array(dom))

@@ -2,6 +2,7 @@ import collections
 
 import pyarrow as pa
 
+from curation.operators.base import ready
 from curation.io.sources import plan_shards, read_shard
 from curation.operators.extract import Extract
 from curation.operators.heuristics import Heuristics
@@ -26,7 +27,7 @@ def test_wikitext_articles_pass(wikitext_articles):
 def test_spam_pages_from_real_warc_fail():
     shards = plan_shards([str(SAMPLE / "warc" / "commoncrawl_CC-MAIN-2020-34_excerpt.warc.gz")], 1 << 30)
     docs = pa.concat_tables([b.docs for s in shards for b in read_shard(s, 500, 1 << 26)])
-    pages = Language().process(Extract({"engine": "resiliparse"}).process(docs).kept).kept
+    pages = ready(Language()).process(ready(Extract({"engine": "resiliparse"})).process(docs).kept).kept
     res = Heuristics(PUBLISHED).process(pages)
     zh = res.rejected.filter(pa.compute.equal(res.rejected.column("lang"), "zh"))
     kept_zh = res.kept.filter(pa.compute.equal(res.kept.column("lang"), "zh")).num_rows

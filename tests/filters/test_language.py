@@ -1,5 +1,6 @@
 import pyarrow as pa
 
+from curation.operators.base import ready
 from curation.operators.language import Language, normalize_code
 from tests.filters.conftest import doc_table
 
@@ -22,10 +23,10 @@ def test_udhr_languages_identified(udhr_sample):
 
 def test_allowed_languages_and_threshold(udhr_sample, ccnet_sample):
     texts = ccnet_sample[:3] + ["Alle Menschen sind frei und gleich an Würde und Rechten geboren. " * 5, "", "12345"]
-    res = Language({"languages": ["en"]}).process(doc_table(texts))
+    res = ready(Language({"languages": ["en"]})).process(doc_table(texts))
     assert res.kept.column("lang").to_pylist() == ["en"] * 3
     reasons = dict(zip(res.rejected.column("text").to_pylist(), res.rejected.column("reason").to_pylist()))
     assert set(reasons.values()) == {"language_not_allowed"}
     assert len(reasons) == 3  # German, empty (und) and digits (und)
-    strict = Language({"min_score": 0.99}).process(doc_table(texts))
+    strict = ready(Language({"min_score": 0.99})).process(doc_table(texts))
     assert "low_language_score" in strict.rejected.column("reason").to_pylist()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curation.operators.base import ready
 from curation.io.sources import discover, plan_shards, read_part, read_shard
 from curation.operators.extract import Extract
 from tests.hardening.conftest import page, warc_record
@@ -47,7 +48,7 @@ def test_rejected_rows_are_flushed_in_batches_of_batch_docs(tmp_path):
 
 
 def test_a_text_row_over_extracts_bound_is_too_large():
-    op = Extract({"engine": "resiliparse", "max_bytes": 1000})
+    op = ready(Extract({"engine": "resiliparse", "max_bytes": 1000}))
     table = pa.table({"id": ["a", "b"], "url": [None, None], "text": ["x" * 1001, "short text"],
                       "html": pa.array([None, None], pa.string())})
     res = op.process(table)

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from curation.operators.base import ready
 from curation.html.nesting import MAX_DEPTH, flatten_deep_nesting, max_depth
 from curation.operators.extract import Extract
 
@@ -39,7 +40,7 @@ def _page(sample_dir, rel: str) -> str:
 def test_fifty_thousand_nested_divs_keep_their_paragraphs(paragraphs, engine):
     html = _deep_page(paragraphs)
     assert max_depth(html) == 50_000
-    text, reason, detail = Extract({"engine": engine, "timeout_s": 10}).extract_one(html, None)
+    text, reason, detail = ready(Extract({"engine": engine, "timeout_s": 10})).extract_one(html, None)
     assert reason is None, detail  # neither empty_extraction nor timeout
     kept = sum(p[:80] in text for p in paragraphs)
     assert kept == len(paragraphs), f"{engine} kept {kept} of {len(paragraphs)} paragraphs"
@@ -73,7 +74,7 @@ def test_a_parser_panic_becomes_a_rejected_row():
         def extract(self, html, url):
             raise PanicException("called `Option::unwrap()` on a `None` value")
 
-    op = Extract()
+    op = ready(Extract())
     op.engine = Panicking()
     text, reason, detail = op.extract_one("<html><body><p>x</p></body></html>", None)
     assert (text, reason) == (None, "parse_error") and "PanicException" in detail
@@ -82,5 +83,5 @@ def test_a_parser_panic_becomes_a_rejected_row():
 def test_without_the_prepass_lxml_loses_the_deep_paragraphs(paragraphs):
     """max_depth=0 turns the pre-pass off: trafilatura's lxml tree ends at depth 256."""
     html = _deep_page(paragraphs)
-    text, reason, _ = Extract({"engine": "trafilatura", "max_depth": 0}).extract_one(html, None)
+    text, reason, _ = ready(Extract({"engine": "trafilatura", "max_depth": 0})).extract_one(html, None)
     assert reason == "empty_extraction" or sum(p[:80] in text for p in paragraphs) < len(paragraphs)

@@ -12,6 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from curation.operators.base import ready
+from curation.operators.context import ShardContext
+
 TARGET = {"general": 0.50, "math": 0.25, "code": 0.17, "multilingual": 0.08}
 
 
@@ -117,14 +120,14 @@ def test_plan_without_a_domain_renormalises_and_says_so(models, sample_dir):
     domain = Domain({"models": str(root), "auto_train": False})
     domain.setup()  # the engine's job in a run
     table = domain.process(pa.Table.from_pylist(rows)).kept
-    mix = Mix({"models": str(root), "target": {"general": 0.5, "math": 0.3, "code": 0.2}})
+    mix = ready(Mix({"models": str(root), "target": {"general": 0.5, "math": 0.3, "code": 0.2}}))
     halves = [table.slice(0, 200), table.slice(200)]
-    collected = pa.concat_tables([mix.collect(t) for t in halves])
+    collected = pa.concat_tables([mix.collect(t, ShardContext(index=i)) for i, t in enumerate(halves)])
     decisions = mix.combine(collected)
     plan = mix.plan(decisions)
     assert plan["target"]["code"] == 0 and abs(plan["target"]["general"] - 0.5 / 0.8) < 1e-9
     assert any("code" in n and "no tokens" in n for n in plan["notes"])
-    out = [mix.apply(t, decisions) for t in halves]
+    out = [mix.apply(t, decisions, ShardContext(index=i)) for i, t in enumerate(halves)]
     assert sum(o.kept.num_rows + o.rejected.num_rows for o in out) == table.num_rows
     kept = pa.concat_tables([o.kept for o in out])
     tok: dict[str, int] = {}

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from curation.operators.base import ready
+from curation.operators.context import ShardContext
 from tests.models.conftest import SELECT
 
 
@@ -125,9 +127,11 @@ def _sample_table(sample_dir: Path, undetermined: str | None = None) -> pa.Table
 
 
 def _run_mix(mix, table: pa.Table):
+    """collect per shard (two halves), combine, apply per shard, as the engine does; ``mix`` set up here."""
+    ready(mix)
     halves = [table.slice(0, 200), table.slice(200)]
-    decisions = mix.combine(pa.concat_tables([mix.collect(h) for h in halves]))
-    return decisions, [mix.apply(h, decisions) for h in halves]
+    decisions = mix.combine(pa.concat_tables([mix.collect(h, ShardContext(index=i)) for i, h in enumerate(halves)]))
+    return decisions, [mix.apply(h, decisions, ShardContext(index=i)) for i, h in enumerate(halves)]
 
 
 def test_no_preference_is_the_id_hash_order_of_before(models, sample_dir):
@@ -195,7 +199,7 @@ def test_undetermined_is_rejected_without_a_share_and_sampled_with_one(models, s
     assert set(rej.column("reason").to_pylist()) <= {"undetermined_language", "not_sampled"}
     plan = mix.plan(decisions)
     assert any("undetermined" in n and "undetermined_language" in n for n in plan["notes"])
-    summaries = [{**mix.shard_outputs(o.kept)[1], "outputs": {"mix": f"mix/{i}.parquet", "anneal": f"anneal/{i}.parquet"}}
+    summaries = [{**mix.shard_outputs(o.kept, ShardContext(index=i))[1], "outputs": {"mix": f"mix/{i}.parquet", "anneal": f"anneal/{i}.parquet"}}
                  for i, o in enumerate(out)]
     manifest = mix.finalize(summaries, decisions, "run")
     assert "undetermined" not in manifest["target_mix"] and "undetermined" not in manifest["achieved_mix"]
@@ -207,7 +211,7 @@ def test_undetermined_is_rejected_without_a_share_and_sampled_with_one(models, s
     kept = pa.concat_tables([o.kept for o in out])
     rej = pa.concat_tables([o.rejected for o in out])
     assert "undetermined_language" not in rej.column("reason").to_pylist()
-    summaries = [{**mix.shard_outputs(o.kept)[1], "outputs": {"mix": f"mix/{i}.parquet", "anneal": f"anneal/{i}.parquet"}}
+    summaries = [{**mix.shard_outputs(o.kept, ShardContext(index=i))[1], "outputs": {"mix": f"mix/{i}.parquet", "anneal": f"anneal/{i}.parquet"}}
                  for i, o in enumerate(out)]
     manifest = mix.finalize(summaries, decisions, "run")
     print(manifest["achieved_mix"])

@@ -9,6 +9,7 @@ import re
 import pyarrow as pa
 import pytest
 
+from curation.operators.base import ready
 from curation import schema
 from curation.evaluation.tokens import precision_recall_f1
 from curation.operators.extract import Extract
@@ -46,7 +47,7 @@ def test_article_bodies_match_ground_truth(scrapinghub, engine, min_f1):
 
 
 def test_markdown_markers_removed_but_code_kept(sample_dir):
-    op = Extract()
+    op = ready(Extract())
     text, reason, _ = op.extract_one(_page(sample_dir, "readability/v8-blog.html.gz"), None)
     assert reason is None
     assert not re.search(r"^\s*(#{1,6} |[-*+] |> )", text, re.M), "markdown markers left in the text"
@@ -58,7 +59,7 @@ def test_markdown_markers_removed_but_code_kept(sample_dir):
 def test_math_is_kept_as_text(sample_dir):
     html = _page(sample_dir, "readability/mathjax.html.gz")
     for engine in ("trafilatura", "resiliparse"):
-        text, reason, _ = Extract({"engine": engine}).extract_one(html, None)
+        text, reason, _ = ready(Extract({"engine": engine})).extract_one(html, None)
         assert reason is None
         assert "a ≠ 0" in text and "a x 2 + b x + c = 0" in text, engine
 
@@ -68,7 +69,7 @@ def test_tex_annotations_and_scripts_become_tex():
             '<math alttext="e^{i\\pi}+1=0"><mi>e</mi></math> is famous, and so is '
             '<script type="math/tex">a^2+b^2=c^2</script>, said the long paragraph that explains '
             "both formulas in enough words for an extractor to keep it as main content.</p></article></body></html>")
-    text, reason, _ = Extract().extract_one(html, None)
+    text, reason, _ = ready(Extract()).extract_one(html, None)
     assert reason is None
     assert "e^{i\\pi}+1=0" in text and "$a^2+b^2=c^2$" in text
 
@@ -77,7 +78,7 @@ def test_bad_pages_become_rejected_rows_with_reasons(sample_dir):
     big = "<html><body>" + "<p>" + "word " * 4_000_000 + "</p></body></html>"  # ~20 MB
     empty = "<html><head><title>x</title></head><body><script>var a=1;</script></body></html>"
     wiki = _page(sample_dir, "readability/wikipedia.html.gz")
-    op = Extract({"timeout_s": 10})
+    op = ready(Extract({"timeout_s": 10}))
     res = op.process(_table([(big, "http://big"), (empty, "http://empty"), (wiki, "http://wiki")]))
     reasons = dict(zip(res.rejected.column("url").to_pylist(), res.rejected.column("reason").to_pylist()))
     assert reasons == {"http://big": "too_large", "http://empty": "empty_extraction"}
@@ -88,7 +89,7 @@ def test_bad_pages_become_rejected_rows_with_reasons(sample_dir):
 
 def test_slow_page_times_out(sample_dir):
     html = _page(sample_dir, "readability/wikipedia.html.gz") * 3
-    text, reason, detail = Extract({"timeout_s": 0.001}).extract_one(html, None)
+    text, reason, detail = ready(Extract({"timeout_s": 0.001})).extract_one(html, None)
     assert (text, reason) == (None, "timeout") and "0.001" in detail
 
 
@@ -98,6 +99,6 @@ def test_text_only_rows_pass_through():
          {"id": "b", "url": None, "fetch_time": None, "source": "s", "html": None, "text": None}],
         schema=schema.DOC_SCHEMA,
     )
-    res = Extract().process(t)
+    res = ready(Extract()).process(t)
     assert res.kept.column("text").to_pylist() == ["plain text"]
     assert res.rejected.column("reason").to_pylist() == ["empty_extraction"]
