@@ -90,7 +90,7 @@ def train(out_dir: Path, cfg: ReferenceLMConfig | None = None) -> dict:
     from curation.evaluation.training import new_model, train as train_loop
     from curation.train.config import TrainConfig
     from curation.train.schedule import Schedule
-    from curation.train.tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     cfg = cfg or ReferenceLMConfig()
     root = Path(out_dir)
@@ -141,7 +141,7 @@ class ReferenceLM:
         import torch
 
         from curation.train.model import Transformer, model_args
-        from curation.train.tokenizer import load_tokenizer
+        from curation.tokenizer import load_tokenizer
 
         p = Path(path)
         c = json.loads((p / "config.json").read_text())

@@ -42,7 +42,7 @@ def _checkpoint_config(path: Path):
 
 
 def _tokenizer_for(path: Path, given: str | None, ckpt_cfg):
-    from curation.train.tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     if given:
         return load_tokenizer(given), given

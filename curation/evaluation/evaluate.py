@@ -92,7 +92,7 @@ class _Log:
 
 
 def _tokenizer(o: Options, docs: dict[str, ArmDocs], log):
-    from curation.train.tokenizer import load_tokenizer, train_bpe
+    from curation.tokenizer import load_tokenizer, train_bpe
 
     if o.tokenizer:
         return load_tokenizer(o.tokenizer), o.tokenizer
