@@ -61,11 +61,11 @@ def reference_texts(exclude_eval: bool = True) -> list[dict]:
              for r in read_jsonl(bundled("domain.jsonl.gz"))
              if r["split"] == "train" and r["domain"] != "general" and r["source"] not in NOT_REFERENCE]
     if exclude_eval:
-        from curation.evaluation import contamination as cont  # the one n-gram definition
+        from curation.dedup import ngrams as ng  # the one n-gram definition
         from curation.evaluation.suite import load
 
-        held = cont.ngrams([t for texts in load(None).values() for t in texts])
-        grams, doc = cont.doc_ngrams([r["text"] for r in rows])
+        held = ng.ngrams([t for texts in load(None).values() for t in texts])
+        grams, doc = ng.doc_ngrams([r["text"] for r in rows])
         hit = np.zeros(len(rows), dtype=bool)
         hit[doc[np.isin(grams, held)]] = True
         rows = [r for r, h in zip(rows, hit) if not h]

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.evaluation import bpb as bpb_mod
+from curation.dedup import ngrams as ng
 from curation.evaluation import contamination as cont
 from curation.evaluation import mix_search as ms
 from curation.evaluation import halves, sources, suite
@@ -334,11 +335,11 @@ def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
             a["documents"].append(len(d.texts))
             drawn_texts[n].extend(d.texts)
             log(f"{n} seed {seed}: " + ", ".join(f"{e} {v:.4f}" for e, v in scores.items()) + " bpb")
-    eval_grams = {e: cont.ngrams(t) for e, t in evals.items()}
+    eval_grams = {e: ng.ngrams(t) for e, t in evals.items()}
     for n in names:
         bpb_mod.summarise_arm(arms[n], list(evals))
-        grams = cont.ngrams(list(dict.fromkeys(drawn_texts[n])))
-        arms[n]["contamination"] = {e: cont.overlap(g, grams) for e, g in eval_grams.items()}
+        grams = ng.ngrams(list(dict.fromkeys(drawn_texts[n])))
+        arms[n]["contamination"] = {e: ng.overlap(g, grams) for e, g in eval_grams.items()}
         for e, share in arms[n]["contamination"].items():
             if share > o.warn_share:
                 msg = f"arm {n}: {share:.1%} of eval set {e}'s 13-grams are in its training text"
