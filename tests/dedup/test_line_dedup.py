@@ -112,3 +112,19 @@ def test_non_latin_template_lines_removed(sample_dir):
     for t, b in zip(kept, bodies):
         assert "送料無料" not in t and "カート" not in t
         assert t == b
+
+
+def test_min_words_counts_the_words_heuristics_counts():
+    """One definition of a word (curation.text.words): a Thai line is a few syllable-sized words,
+    though the dedup tokens (one per Thai character) are many more."""
+    from curation.dedup.text import tokens
+    from curation.text.words import word_counts
+
+    thai = "ภาษาไทยเป็นภาษาที่สวยงามมาก"
+    n_words, n_tokens = int(word_counts(pa.array([thai]))[0]), int(np.diff(tokens([thai])[1])[0])
+    assert n_words < 10 < n_tokens
+    docs = [f"Share this page\n{BODY[d]}" for d in range(7)] + [f"Share this page\n{thai}"]
+    res = _run([docs], min_words=10)[0]
+    assert res.rejected.column("reason").to_pylist() == ["too_short_after_line_dedup"]
+    assert res.rejected.column("id").to_pylist() == [f"{7:016x}"]
+    assert res.kept.column("text").to_pylist() == BODY[:7]
