@@ -70,7 +70,7 @@ def main() -> None:
 
     from curation.evaluation.draw import ArmDocs
     from curation.evaluation.sources import resolve
-    from curation.train.tokenizer import train_bpe
+    from curation.tokenizer import train_bpe
 
     docs = ArmDocs(resolve(str(ROOT / "sample" / "text")), label=False)
     tok = train_bpe(docs.texts, 4096)

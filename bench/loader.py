@@ -40,8 +40,8 @@ def build_run(root: Path, tokenizer_path: str, copies: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.tokens.local import tokenize_tables, with_token_counts
-    from curation.train.tokenizer import load_tokenizer
+    from curation.engine.tokenize_local import tokenize_tables, with_token_counts
+    from curation.tokenizer import load_tokenizer
 
     rows = []
     for f in sorted((ROOT / "sample" / "text").glob("*.jsonl.gz")):
@@ -109,7 +109,7 @@ def main() -> None:
     a = p.parse_args()
 
     from curation.train.data import Manifest, TrainLoader
-    from curation.train.tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     tmp = None
     if a.manifest:

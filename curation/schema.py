@@ -40,5 +40,9 @@ REJECT_FIELDS = [
 #: drew no copy (``curate status`` and report.html count them as "sampled out", apart from filters)
 SAMPLED_OUT_REASONS = ("not_sampled",)
 
+#: The name of shard ``i`` (``part-00003``): the stem of its files in every folder of a run
+#: (curation.run.layout) and its name in logs and progress (curation.io.sources.Shard.name).
+SHARD_NAME = "part-{:05d}"
+
 # Columns never copied into rejected rows (they can be huge and are recoverable from the input).
 HEAVY_COLUMNS = (HTML,)

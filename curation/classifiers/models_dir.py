@@ -56,9 +56,9 @@ def locked(models: Path):
 
 def train_tokenizer(models: Path, vocab_size: int = 8192) -> dict:
     """The default token-counting tokenizer of ``mix`` (when no trainer tokenizer is named): the
-    trainer's own byte-level BPE recipe (curation.train.tokenizer.train_bpe) on the bundled text."""
+    trainer's own byte-level BPE recipe (curation.tokenizer.train_bpe) on the bundled text."""
     from curation.classifiers.common import bundled, read_jsonl
-    from curation.train.tokenizer import train_bpe
+    from curation.tokenizer import train_bpe
 
     texts = [r["text"] for name in ("quality.jsonl.gz", "domain.jsonl.gz") for r in read_jsonl(bundled(name))]
     tmp = models / f".tmp-{os.getpid()}-{TOKENIZER}"

@@ -61,11 +61,11 @@ def reference_texts(exclude_eval: bool = True) -> list[dict]:
              for r in read_jsonl(bundled("domain.jsonl.gz"))
              if r["split"] == "train" and r["domain"] != "general" and r["source"] not in NOT_REFERENCE]
     if exclude_eval:
-        from curation.evaluation import contamination as cont  # the one n-gram definition
+        from curation.dedup import ngrams as ng  # the one n-gram definition
         from curation.evaluation.suite import load
 
-        held = cont.ngrams([t for texts in load(None).values() for t in texts])
-        grams, doc = cont.doc_ngrams([r["text"] for r in rows])
+        held = ng.ngrams([t for texts in load(None).values() for t in texts])
+        grams, doc = ng.doc_ngrams([r["text"] for r in rows])
         hit = np.zeros(len(rows), dtype=bool)
         hit[doc[np.isin(grams, held)]] = True
         rows = [r for r, h in zip(rows, hit) if not h]
@@ -90,7 +90,7 @@ def train(out_dir: Path, cfg: ReferenceLMConfig | None = None) -> dict:
     from curation.evaluation.training import new_model, train as train_loop
     from curation.train.config import TrainConfig
     from curation.train.schedule import Schedule
-    from curation.train.tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     cfg = cfg or ReferenceLMConfig()
     root = Path(out_dir)
@@ -141,7 +141,7 @@ class ReferenceLM:
         import torch
 
         from curation.train.model import Transformer, model_args
-        from curation.train.tokenizer import load_tokenizer
+        from curation.tokenizer import load_tokenizer
 
         p = Path(path)
         c = json.loads((p / "config.json").read_text())

@@ -5,7 +5,8 @@ punctuation or symbols (``\\p{P}``, ``\\p{S}``) folded to one space, whitespace 
 additionally maps every digit to ``0`` (CCNet's ``normalize_for_dedup`` does the same) so that a
 boilerplate line that differs only by a date or a count is still the same line.
 
-Tokens: words split on whitespace; in scripts written without spaces (Han, Hiragana, Katakana,
+Tokens (the unit of shingles and n-grams; not the filters' *words*, see curation.text.words): words
+split on whitespace; in scripts written without spaces (Han, Hiragana, Katakana,
 Thai, Lao, Khmer, Myanmar, Tibetan) each character is its own token, so word 5-gram shingles become
 character 5-grams there (the usual choice for CJK near-duplicate detection) and still carry
 meaning. All of this runs in Arrow's C++ kernels over a whole batch; no Python loop per document.
@@ -76,11 +77,6 @@ def tokens(texts) -> tuple[np.ndarray, np.ndarray]:
     hashes = p_hash[gather]
     csum = np.r_[0, np.cumsum(count)]
     return hashes, csum[doc_off].astype(np.int64)
-
-
-def word_counts(texts) -> np.ndarray:
-    """Number of tokens (words, or characters of spaceless scripts) per document."""
-    return np.diff(tokens(texts)[1])
 
 
 # Odd multipliers, one per position inside an n-gram (fixed: shingles must be stable).

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from curation.evaluation.bpb import score_all, summarise_arm
 from curation.evaluation.draw import draw
 from curation.train.checkpoint import read_model_weights
 from curation.train.config import config_from_dict
@@ -41,7 +42,7 @@ def _checkpoint_config(path: Path):
 
 
 def _tokenizer_for(path: Path, given: str | None, ckpt_cfg):
-    from curation.train.tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     if given:
         return load_tokenizer(given), given
@@ -62,8 +63,7 @@ def _interleave(a, b, seed: int):
 
 
 def run_anneal(o, docs: dict, evals: dict, result: dict, log) -> dict:
-    from curation.evaluation.evaluate import _score_all, _summarise_arm, _train_cfg
-    from curation.evaluation.training import new_model, train
+    from curation.evaluation.training import new_model, train, train_config
 
     path = Path(o.anneal_from)
     ck = _checkpoint_config(path)
@@ -76,7 +76,7 @@ def run_anneal(o, docs: dict, evals: dict, result: dict, log) -> dict:
     cands = [n for n in names if n != base]
     if not 0 < o.anneal_fraction < 1:
         raise ValueError("--anneal-fraction must be between 0 and 1")
-    cfg = _train_cfg(o, ck.flavour, ck.seq_len)
+    cfg = train_config(o, ck.flavour, ck.seq_len)
     cfg.warmup_steps = 0
     if o.lr is None:
         cfg.lr = ck.lr * ck.min_lr_ratio
@@ -98,7 +98,7 @@ def run_anneal(o, docs: dict, evals: dict, result: dict, log) -> dict:
         return m
 
     with torch.no_grad():
-        before = _score_all(model_from_checkpoint(), tok, evals, cfg.seq_len, o.stride)
+        before = score_all(model_from_checkpoint(), tok, evals, cfg.seq_len, o.stride)
     runs = {n: {"bpb": {e: [] for e in evals}, "train_loss": [], "tokens_per_s": []} for n in [base, *cands]}
     for seed in range(o.seeds):
         for n in [base, *cands]:
@@ -111,12 +111,12 @@ def run_anneal(o, docs: dict, evals: dict, result: dict, log) -> dict:
                 windows, doc_ids = _interleave(c, b, seed)
             m = model_from_checkpoint()
             r = train(m, windows, doc_ids, cfg, sched, label=f"anneal {n} seed {seed}", progress=log.stream)
-            for e, v in _score_all(m, tok, evals, cfg.seq_len, o.stride).items():
+            for e, v in score_all(m, tok, evals, cfg.seq_len, o.stride).items():
                 runs[n]["bpb"][e].append(v)
             runs[n]["train_loss"].append(r.losses)
             runs[n]["tokens_per_s"].append(r.tokens_per_s)
     for rec in runs.values():
-        _summarise_arm(rec, list(evals))
+        summarise_arm(rec, list(evals))
     result["arms"] = runs
     out = {"checkpoint": str(path), "base": base, "fraction": o.anneal_fraction, "before": before,
            "description": f"{o.anneal_fraction:.0%} candidate / {1 - o.anneal_fraction:.0%} {base}, "

@@ -66,3 +66,26 @@ def score(model, tokenizer, texts: list[str], seq_len: int, stride: int | None =
     nbytes = sum(len(t.encode("utf-8")) for t in texts)
     return {"bpb": total / math.log(2) / nbytes if nbytes else float("nan"), "nats": total, "tokens": count,
             "bytes": nbytes}
+
+
+def score_all(model, tok, evals: dict[str, list[str]], seq_len: int, stride: int | None) -> dict[str, float]:
+    """Bits per byte of ``model`` on each eval set (name -> texts)."""
+    return {e: score(model, tok, texts, seq_len, stride)["bpb"] for e, texts in evals.items()}
+
+
+def _mean(xs: list[float]) -> float:
+    return float(np.mean(xs)) if xs else float("nan")
+
+
+def _std(xs: list[float]) -> float:
+    return float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
+
+
+def summarise_arm(rec: dict, evals: list[str]) -> None:
+    """Add to an arm's record (``rec["bpb"][eval]`` = one bpb per seed) its per-eval mean and std
+    and its per-seed and overall mean bpb."""
+    rec["bpb_mean"] = {e: _mean(rec["bpb"][e]) for e in evals}
+    rec["bpb_std"] = {e: _std(rec["bpb"][e]) for e in evals}
+    per_seed = [float(np.mean([rec["bpb"][e][s] for e in evals])) for s in range(len(rec["bpb"][evals[0]]))]
+    rec["mean_bpb_per_seed"] = per_seed
+    rec["mean_bpb"] = _mean(per_seed)

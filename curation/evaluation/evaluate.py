@@ -32,11 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from curation.evaluation import bpb as bpb_mod
+from curation.dedup import ngrams as ng
 from curation.evaluation import contamination as cont
 from curation.evaluation import mix_search as ms
 from curation.evaluation import halves, sources, suite
 from curation.evaluation.draw import ArmDocs, Draw, draw
-from curation.evaluation.training import new_model, train
+from curation.evaluation.training import new_model, train, train_config
 from curation.run.layout import RunLayout
 from curation.train.config import TrainConfig
 from curation.train.schedule import Schedule
@@ -91,17 +92,8 @@ class _Log:
             print(f"[evaluate] {msg}", file=self.stream, flush=True)
 
 
-def _train_cfg(o: Options, flavour: str, seq_len: int) -> TrainConfig:
-    kw = dict(flavour=flavour, seq_len=seq_len, global_batch_size=o.batch, device=o.device, cpu_threads=o.cpu_threads)
-    if o.lr is not None:
-        kw["lr"] = o.lr
-    if o.warmup_steps is not None:
-        kw["warmup_steps"] = o.warmup_steps
-    return TrainConfig(**kw)
-
-
 def _tokenizer(o: Options, docs: dict[str, ArmDocs], log):
-    from curation.train.tokenizer import load_tokenizer, train_bpe
+    from curation.tokenizer import load_tokenizer, train_bpe
 
     if o.tokenizer:
         return load_tokenizer(o.tokenizer), o.tokenizer
@@ -143,26 +135,6 @@ def _match_plan(o: Options, names: list[str]) -> dict[str, str]:
         if t in plan:
             raise ValueError(f"--match-domains: {t!r} is itself matched to another arm")
     return plan
-
-
-def _score_all(model, tok, evals: dict[str, list[str]], seq_len: int, stride: int | None) -> dict[str, float]:
-    return {e: bpb_mod.score(model, tok, texts, seq_len, stride)["bpb"] for e, texts in evals.items()}
-
-
-def _mean(xs: list[float]) -> float:
-    return float(np.mean(xs)) if xs else float("nan")
-
-
-def _std(xs: list[float]) -> float:
-    return float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
-
-
-def _summarise_arm(rec: dict, evals: list[str]) -> None:
-    rec["bpb_mean"] = {e: _mean(rec["bpb"][e]) for e in evals}
-    rec["bpb_std"] = {e: _std(rec["bpb"][e]) for e in evals}
-    per_seed = [float(np.mean([rec["bpb"][e][s] for e in evals])) for s in range(len(rec["bpb"][evals[0]]))]
-    rec["mean_bpb_per_seed"] = per_seed
-    rec["mean_bpb"] = _mean(per_seed)
 
 
 #: a difference of mean bpb counts as real when it exceeds this many standard errors of the
@@ -261,7 +233,7 @@ def run(o: Options, progress=sys.stderr) -> dict:
     else:
         tok, tok_src = _tokenizer(o, docs, log)
         result["tokenizer"] = tok_src
-        cfg = _train_cfg(o, o.flavour, o.seq_len)
+        cfg = train_config(o, o.flavour, o.seq_len)
         steps = max(1, math.ceil(o.tokens / (o.batch * o.seq_len)))
         sched = Schedule(steps=steps, peak_lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, steps), decay=cfg.decay,
                          min_lr_ratio=cfg.min_lr_ratio)
@@ -314,7 +286,7 @@ def _select_arms(o: Options, srcs: dict) -> tuple[dict[str, ArmDocs], dict]:
 def _train_and_score(label, d: Draw, tok, cfg, sched, seed, evals, o, log) -> tuple[dict, object]:
     model = new_model(cfg, tok.vocab_size, seed)
     r = train(model, d.windows, d.doc_ids, cfg, sched, label=label, progress=log.stream, seed=seed)
-    scores = _score_all(model, tok, evals, cfg.seq_len, o.stride)
+    scores = bpb_mod.score_all(model, tok, evals, cfg.seq_len, o.stride)
     return scores, r
 
 
@@ -363,11 +335,11 @@ def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
             a["documents"].append(len(d.texts))
             drawn_texts[n].extend(d.texts)
             log(f"{n} seed {seed}: " + ", ".join(f"{e} {v:.4f}" for e, v in scores.items()) + " bpb")
-    eval_grams = {e: cont.ngrams(t) for e, t in evals.items()}
+    eval_grams = {e: ng.ngrams(t) for e, t in evals.items()}
     for n in names:
-        _summarise_arm(arms[n], list(evals))
-        grams = cont.ngrams(list(dict.fromkeys(drawn_texts[n])))
-        arms[n]["contamination"] = {e: cont.overlap(g, grams) for e, g in eval_grams.items()}
+        bpb_mod.summarise_arm(arms[n], list(evals))
+        grams = ng.ngrams(list(dict.fromkeys(drawn_texts[n])))
+        arms[n]["contamination"] = {e: ng.overlap(g, grams) for e, g in eval_grams.items()}
         for e, share in arms[n]["contamination"].items():
             if share > o.warn_share:
                 msg = f"arm {n}: {share:.1%} of eval set {e}'s 13-grams are in its training text"
@@ -405,7 +377,7 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
             rec["train_loss"].append(r.losses)
             rec["tokens_per_s"].append(r.tokens_per_s)
             rec["domain_shares"].append(d.shares())
-        _summarise_arm(rec, list(evals))
+        bpb_mod.summarise_arm(rec, list(evals))
         for e in evals:
             losses[e].append(rec["bpb_mean"][e])
         arms[name] = rec

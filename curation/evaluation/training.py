@@ -41,6 +41,17 @@ class TrainResult:
         return self.tokens / self.seconds if self.seconds else 0.0
 
 
+def train_config(o, flavour: str, seq_len: int) -> TrainConfig:
+    """The TrainConfig of an evaluation (``o``: curation.evaluation.evaluate.Options): its batch, device
+    and threads, its lr and warmup where given (else TrainConfig's)."""
+    kw = dict(flavour=flavour, seq_len=seq_len, global_batch_size=o.batch, device=o.device, cpu_threads=o.cpu_threads)
+    if o.lr is not None:
+        kw["lr"] = o.lr
+    if o.warmup_steps is not None:
+        kw["warmup_steps"] = o.warmup_steps
+    return TrainConfig(**kw)
+
+
 def device_of(cfg: TrainConfig) -> torch.device:
     return resolve_device(cfg.device)
 

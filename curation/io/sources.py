@@ -85,9 +85,7 @@ class Shard:
 
     @property
     def name(self) -> str:
-        from curation.run.layout import RunLayout
-
-        return RunLayout.shard_name(self.index)
+        return schema.SHARD_NAME.format(self.index)
 
 
 def file_size(path: str) -> int:

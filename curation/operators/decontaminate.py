@@ -4,7 +4,7 @@ A document is contaminated when it contains at least ``min_matches`` distinct wo
 evaluation set (GPT-3, Brown et al. 2020, Appendix C: 13-gram overlap between training documents
 and every benchmark; the Llama 3 report, Section 5.1.4, runs an n-gram contamination analysis of
 its benchmarks; datatrove's ``NGramsDecont`` removes documents on n-gram hits too). A 13-gram is
-the project's one definition (``curation.evaluation.contamination.doc_ngrams``): 13 consecutive
+the project's one definition (``curation.dedup.ngrams.doc_ngrams``): 13 consecutive
 tokens of ``curation.dedup.text.tokens`` (NFKC, lowercase, punctuation and symbols folded, one token
 per character in scripts written without spaces), hashed to 64 bits. Texts shorter than 13 tokens
 give none, so an evaluation item shorter than that cannot be detected.
@@ -47,7 +47,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator, model_validator
 
 from curation import schema
-from curation.evaluation.contamination import NGRAM, doc_ngrams
+from curation.dedup.ngrams import NGRAM, doc_ngrams
 from curation.io import fs as fsx
 from curation.operators.base import Params
 from curation.operators.filter import Decision, Filter

@@ -15,7 +15,7 @@ whitespace folded; CCNet's ``normalize_for_dedup`` also folds digits) and hashed
 * apply (per shard): every occurrence of those lines is removed, including the first. Lines that
   are blank after normalization are never counted nor removed. A document left with no line is
   rejected (``empty_after_line_dedup``); one that lost lines and has fewer than ``min_words``
-  words left is rejected (``too_short_after_line_dedup``). Kept documents get ``lines_removed``.
+  words (``curation.text.words``, as heuristics counts them) left is rejected (``too_short_after_line_dedup``). Kept documents get ``lines_removed``.
 
 With ``domains`` (and a ``domain`` column), only documents of those domains take part: the pipeline
 default leaves code and math pages alone (their repeated lines are content, not boilerplate).
@@ -32,9 +32,10 @@ from pydantic import Field
 
 from curation import schema
 from curation.hashing import U64, fmix64
-from curation.dedup.text import line_hashes, split_lines, word_counts
+from curation.dedup.text import line_hashes, split_lines
 from curation.operators.base import KEY, SHARD, GlobalOperator, OpResult, Params, in_domains, with_columns
 from curation.operators.context import ShardContext
+from curation.text.words import word_counts
 
 GROUP_SALT = U64(0xD6E8FEB86659FD93)
 

@@ -150,7 +150,7 @@ class Mix(GlobalOperator):
         return md.tokenizer_path(self.params.tokenizer, self.params.models)
 
     def setup(self) -> None:
-        from curation.train.tokenizer import load_tokenizer
+        from curation.tokenizer import load_tokenizer
 
         self._tok = load_tokenizer(self.tokenizer_path())
 

@@ -86,7 +86,7 @@ class Tokenize(GlobalOperator):
         return md.tokenizer_path(self.params.tokenizer, self.params.models)
 
     def setup(self) -> None:
-        from curation.train.tokenizer import load_tokenizer
+        from curation.tokenizer import load_tokenizer
 
         self._tok = load_tokenizer(self.tokenizer_path())
         self.dtype = tfmt.dtype_for(self._tok.vocab_size)

@@ -24,6 +24,7 @@ import posixpath
 import re
 
 from curation.io import fs as fsx
+from curation.schema import SHARD_NAME
 
 RUN_JSON = "run.json"
 LOCK = "run.lock"
@@ -38,7 +39,7 @@ TOKENS = "tokens"
 LOGS = "logs"
 #: a stage group's output folder: two digits, a dash, the name of its last stage
 GROUP_DIR = re.compile(r"^(\d+)-(.+)$")
-PART = "part-{:05d}"
+PART = SHARD_NAME  # shard files and spill parts share the stem (curation/schema.py)
 #: the suffix of a global stage's spill files (curation/run/spill.py)
 SPILL = ".spill"
 

@@ -81,3 +81,9 @@ def split_words_column(texts: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return flat.filter(pa.array(nonempty)), offsets
+
+
+def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Number of words of each text (int64): the count every stage that counts words uses
+    (heuristics' and line_dedup's ``min_words``)."""
+    return np.diff(split_words_column(texts)[1])

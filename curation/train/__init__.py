@@ -1,7 +1,7 @@
 """The bundled trainer: a Llama 3-style decoder trained on a curated run with FSDP2 + TP.
 
 Entry points: ``python -m curation.train`` / ``torchrun -m curation.train`` (see ``__main__``),
-``curation.train.run(cfg)`` from Python, and ``curation.train.checkpoint.average_checkpoints_main``
+``curation.train.run(cfg)`` from Python, and ``curation.train.average.main``
 for ``curate average-checkpoints``. Options are documented in ``docs/train.md``.
 """
 

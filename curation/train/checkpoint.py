@@ -11,8 +11,8 @@ Because DCP stores global tensors with their shard offsets, a checkpoint saved u
 
 ``average_checkpoints`` averages the model weights of several checkpoints (Llama 3 averages the
 last checkpoints of annealing: Polyak averaging) and writes a model-only checkpoint that the
-trainer loads with ``--init-from``; ``average_checkpoints_main`` is the CLI
-(``curate average-checkpoints``).
+trainer loads with ``--init-from``; its CLI (``curate average-checkpoints``) is
+:mod:`curation.train.average`.
 """
 
 from __future__ import annotations
@@ -191,9 +191,3 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
     tmp.rename(out)
     return out
 
-
-def average_checkpoints_main(argv: list[str] | None = None) -> int:
-    """``curate average-checkpoints`` (see :mod:`curation.train.average`)."""
-    from .average import main
-
-    return main(argv)

@@ -130,7 +130,7 @@ def model_args_of(weights: dict[str, torch.Tensor], meta: dict):
 def write_tokenizer(tok_path: Path, out: Path, max_len: int) -> tuple[int | None, int | None]:
     from transformers import PreTrainedTokenizerFast
 
-    from .tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     ours = load_tokenizer(tok_path)
     name = lambda i: ours.backend.id_to_token(i) if i is not None else None  # noqa: E731

@@ -26,7 +26,7 @@ from .metrics import MetricsLogger, flops_per_token, peak_flops
 from .model import Transformer, count_params, model_args
 from .parallel import clip_grad_norm_, init_distributed, parallelize, resolve_device
 from .schedule import Schedule
-from .tokenizer import iter_limited, load_tokenizer, train_bpe
+from curation.tokenizer import iter_limited, load_tokenizer, train_bpe
 from .validate import check_token_phases
 
 

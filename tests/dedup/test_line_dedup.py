@@ -131,3 +131,19 @@ def test_batches_of_a_shard_number_documents_through_the_context():
     # 5, 7 and 2 times, so only the middle group's copies are frequent
     counts = sorted(whole.filter(pc.greater(whole.column("count"), 1)).column("count").to_pylist())
     assert counts == [2, 5, 7]
+
+
+def test_min_words_counts_the_words_heuristics_counts():
+    """One definition of a word (curation.text.words): a Thai line is a few syllable-sized words,
+    though the dedup tokens (one per Thai character) are many more."""
+    from curation.dedup.text import tokens
+    from curation.text.words import word_counts
+
+    thai = "ภาษาไทยเป็นภาษาที่สวยงามมาก"
+    n_words, n_tokens = int(word_counts(pa.array([thai]))[0]), int(np.diff(tokens([thai])[1])[0])
+    assert n_words < 10 < n_tokens
+    docs = [f"Share this page\n{BODY[d]}" for d in range(7)] + [f"Share this page\n{thai}"]
+    res = _run([docs], min_words=10)[0]
+    assert res.rejected.column("reason").to_pylist() == ["too_short_after_line_dedup"]
+    assert res.rejected.column("id").to_pylist() == [f"{7:016x}"]
+    assert res.kept.column("text").to_pylist() == BODY[:7]

@@ -8,7 +8,7 @@ import json
 import pytest
 from eval_helpers import tiny_options
 
-from curation.evaluation.contamination import ngrams, overlap
+from curation.dedup.ngrams import ngrams, overlap
 from curation.evaluation.evaluate import run
 
 

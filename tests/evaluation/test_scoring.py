@@ -27,7 +27,7 @@ def test_score_is_bits_per_byte(eval_run):
     from curation.evaluation.bpb import score
     from curation.evaluation.training import new_model
     from curation.train.config import TrainConfig
-    from curation.train.tokenizer import train_bpe
+    from curation.tokenizer import train_bpe
 
     texts = ["Some held-out text. " * 40, "Ünïcödé bytes count as bytes: ü, 中文."]
     tok = train_bpe(texts * 3, 300)

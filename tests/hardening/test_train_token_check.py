@@ -22,9 +22,9 @@ from tests.train.conftest import _docs, build_run
 @pytest.fixture(scope="module")
 def token_run(tmp_path_factory) -> Path:
     """The trainer tests' fixture run, tokenized (mix and anneal), with a small BPE."""
-    from curation.tokens.local import tokenize_tables, with_token_counts
+    from curation.engine.tokenize_local import tokenize_tables, with_token_counts
     from curation.train.data import Manifest
-    from curation.train.tokenizer import load_tokenizer, train_bpe
+    from curation.tokenizer import load_tokenizer, train_bpe
 
     run = tmp_path_factory.mktemp("token_run")
     build_run(run)

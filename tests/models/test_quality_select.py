@@ -224,7 +224,7 @@ def test_match_domains_draws_undetermined_like_any_domain(models, sample_dir, tm
     the arm's own undetermined documents (curation.evaluation.draw knows no fixed domain list)."""
     from curation.evaluation.draw import ArmDocs, draw
     from curation.evaluation.sources import resolve
-    from curation.train.tokenizer import load_tokenizer
+    from curation.tokenizer import load_tokenizer
 
     root, _ = models
     t = _sample_table(sample_dir, undetermined="udhr_60.jsonl.gz")

@@ -8,7 +8,7 @@ import random
 import numpy as np
 
 from curation.classifiers import reference_lm as rl
-from curation.evaluation import contamination as cont
+from curation.dedup import ngrams as ng
 from curation.evaluation.suite import load
 
 
@@ -16,8 +16,8 @@ def test_reference_text_shares_no_13gram_with_the_eval_suite():
     rows = rl.reference_texts()
     everything = rl.reference_texts(exclude_eval=False)
     assert 0 < len(rows) < len(everything)  # HumanEval 100-129 (the code eval) is in the bundled data
-    held = cont.ngrams([t for texts in load(None).values() for t in texts])
-    assert cont.overlap(held, cont.ngrams([r["text"] for r in rows])) == 0.0
+    held = ng.ngrams([t for texts in load(None).values() for t in texts])
+    assert ng.overlap(held, ng.ngrams([r["text"] for r in rows])) == 0.0
     assert {r["domain"] for r in rows} == {"general", "code", "math", "multilingual"}
 
 

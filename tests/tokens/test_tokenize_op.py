@@ -17,7 +17,7 @@ import pytest
 from pyarrow import fs as pafs
 
 from curation.tokens.format import TokenFile, parse_dtype
-from curation.tokens.local import tokenize_tables, with_token_counts
+from curation.engine.tokenize_local import tokenize_tables, with_token_counts
 from curation.tokens.order import longest_run
 
 FILES = {"ccnet_cc_en_head-0091": "general", "gsm8k_train_300": "math", "code_100": "code",
@@ -26,7 +26,7 @@ FILES = {"ccnet_cc_en_head-0091": "general", "gsm8k_train_300": "math", "code_10
 
 @pytest.fixture(scope="module")
 def tokenizer(sample_dir, tmp_path_factory):
-    from curation.train.tokenizer import load_tokenizer, train_bpe
+    from curation.tokenizer import load_tokenizer, train_bpe
 
     texts = [json.loads(line)["text"] for f in FILES for line in gzip.open(sample_dir / "text" / f"{f}.jsonl.gz", "rt")]
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"

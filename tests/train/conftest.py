@@ -100,7 +100,7 @@ def manifest_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tokenizer_path(manifest_path) -> Path:
     from curation.train.data import Manifest
-    from curation.train.tokenizer import train_bpe
+    from curation.tokenizer import train_bpe
 
     path = manifest_path.parent / "tokenizer-1024.json"
     train_bpe(Manifest(manifest_path).iter_texts("mix"), 1024, path)
@@ -146,8 +146,8 @@ def token_manifest_path(manifest_path, tokenizer_path, tmp_path_factory) -> Path
     tokenize operator over two shards; some documents have two mix copies."""
     import shutil
 
-    from curation.tokens.local import tokenize_tables, with_token_counts
-    from curation.train.tokenizer import load_tokenizer
+    from curation.engine.tokenize_local import tokenize_tables, with_token_counts
+    from curation.tokenizer import load_tokenizer
 
     run = tmp_path_factory.mktemp("token_run")
     for item in ("mix", "anneal", "manifest.json"):

@@ -15,7 +15,7 @@ def checkpoint(tmp_path_factory):
     import torch.distributed.checkpoint as dcp
 
     from curation.train.model import Transformer, model_args
-    from curation.train.tokenizer import train_bpe
+    from curation.tokenizer import train_bpe
 
     base = tmp_path_factory.mktemp("hf")
     tok = train_bpe([f"the {i} cats sat on {i * 7} mats, and code x = {i}" for i in range(300)], 300,

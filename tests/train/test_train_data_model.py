@@ -9,7 +9,7 @@ import torch
 
 from curation.train.data import Manifest, TrainLoader
 from curation.train.model import Transformer, model_args
-from curation.train.tokenizer import load_tokenizer
+from curation.tokenizer import load_tokenizer
 
 
 def _model(doc_masking=True, vocab=1024, seq_len=64):

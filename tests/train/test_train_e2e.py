@@ -14,11 +14,8 @@ import pytest
 import torch
 
 from curation.train.__main__ import main
-from curation.train.checkpoint import (
-    average_checkpoints_main,
-    list_checkpoints,
-    read_model_weights,
-)
+from curation.train.average import main as average_checkpoints_main
+from curation.train.checkpoint import list_checkpoints, read_model_weights
 from curation.train.config import build_parser, load_config
 from curation.train.trainer import Trainer
 

@@ -11,7 +11,7 @@ from train_helpers import read_metrics, run_trainer, tiny_config
 from curation.train.config import TrainConfig, load_config
 from curation.train.data import DocReader, Manifest, PackedStream, TrainLoader
 from curation.train.schedule import parse_ramp
-from curation.train.tokenizer import load_tokenizer
+from curation.tokenizer import load_tokenizer
 from curation.train.trainer import Trainer
 
 STEPS = 5

@@ -13,7 +13,7 @@ import torch
 from train_helpers import read_metrics, run_trainer, tiny_config
 
 from curation.train.data import Manifest, PackedStream, TokenStream, TrainLoader, token_section
-from curation.train.tokenizer import load_tokenizer
+from curation.tokenizer import load_tokenizer
 
 STEPS = 4
 TOL = 1e-5
