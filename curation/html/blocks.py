@@ -1,9 +1,7 @@
 """Block and link markers: the page's structure carried through ONE C-level ``text()`` call.
 
-Before parsing, a regex pass over the page writes control characters just inside block-level
-elements (after each start tag, before each end tag: inside the element, so the HTML parser never
-moves them, as it would move text between table rows), around link text and around ``<pre>``
-content. Lexbor's ``node.text()`` then returns the whole container's text in C with the marks in
+Before parsing, one regex split of the page writes control characters before the start and end
+tags of block-level elements, around links and around ``<pre>`` content (:func:`mark`). Lexbor's ``node.text()`` then returns the whole container's text in C with the marks in
 place, and Python splits it into blocks and measures each one's length and link density on plain
 strings: no Python walk of the tree, no Python object per node.
 
@@ -23,36 +21,38 @@ _OWN_MARKS = re.compile("[\x01-\x06]")
 # Block-level elements (HTML Living Standard "flow content" that starts a new line in a browser).
 _BLOCK_TAGS = (
     "p|div|section|article|main|li|ul|ol|dl|dt|dd|blockquote|table|tr|td|th|caption|figure|figcaption"
-    "|address|center|details|summary|header|footer|nav|aside|form|fieldset|legend|hr|tbody|thead|tfoot"
+    "|address|center|details|summary|header|footer|nav|aside|form|fieldset|legend|hr|tbody|thead|tfoot|br"
 )
-_START = re.compile(rf"<(?:{_BLOCK_TAGS})(?=[\s/>])[^>]*>", re.I)
-_END = re.compile(rf"</(?:{_BLOCK_TAGS})\s*>", re.I)
-_BR = re.compile(r"<br(?=[\s/>])[^>]*>", re.I)
-_H_START = re.compile(r"<h[1-6](?=[\s/>])[^>]*>", re.I)
-_H_END = re.compile(r"</h[1-6]\s*>", re.I)
-_A_START = re.compile(r"<a(?=[\s>])[^>]*>", re.I)
-_A_END = re.compile(r"</a\s*>", re.I)
-_PRE_START = re.compile(r"<pre(?=[\s>])[^>]*>", re.I)
-_PRE_END = re.compile(r"</pre\s*>", re.I)
+# One split per page: the captured pieces are the ``<tag``/``</tag`` prefixes of block tags, headings,
+# links and ``pre``. Lower case is the fast path; a page with upper-case tags takes the other.
+_SPLIT = re.compile(rf"(</?(?:{_BLOCK_TAGS}|h[1-6]|a|pre)(?=[\s/>]))")
+_SPLIT_ANY_CASE = re.compile(_SPLIT.pattern, re.I)
+_UPPER_TAG = re.compile(r"</?[A-Z]")
+# The mark written before each kind of tag (every other block tag: BLOCK). A link's closing mark
+# lies inside the ``<a>``, the heading mark just before the heading's first text.
+_MARKS = {"<a": LINK_OPEN, "</a": LINK_CLOSE, "<pre": BLOCK + PRE_OPEN, "</pre": PRE_CLOSE + BLOCK,
+          **{f"<h{i}": BLOCK + HEADING for i in range(1, 7)}}
 _PRE_SPLIT = re.compile(f"{PRE_OPEN}(.*?)(?:{PRE_CLOSE}|$)", re.S)
 _IN_PRE = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}{HEADING}]")
 
 
 def mark(html: str) -> str:
-    """``html`` with the marks written in (one regex pass per kind of mark, all in C)."""
+    """``html`` with the marks written in: one regex split and one join (each string pass over a
+    non-ASCII page costs about 0.4 ms, so there is one).
+
+    Marks go just before a tag (``\x03<p``, ``\x03</p``): an end tag's mark lies inside its element,
+    so the parser never moves it out of a table cell; a start tag's mark lies in the parent, where
+    it only ever marks a boundary.
+    """
     if any(c in html for c in "\x01\x02\x03\x04\x05\x06"):
         html = _OWN_MARKS.sub("", html)
-    html = _START.sub(lambda m: m.group(0) + BLOCK, html)
-    html = _END.sub(lambda m: BLOCK + m.group(0), html)
-    html = _BR.sub(lambda m: m.group(0) + BLOCK, html)
-    html = _H_START.sub(lambda m: m.group(0) + BLOCK + HEADING, html)
-    html = _H_END.sub(lambda m: BLOCK + m.group(0), html)
-    html = _A_START.sub(lambda m: m.group(0) + LINK_OPEN, html)
-    html = _A_END.sub(lambda m: LINK_CLOSE + m.group(0), html)
-    if "<pre" in html or "<PRE" in html:
-        html = _PRE_START.sub(lambda m: m.group(0) + BLOCK + PRE_OPEN, html)
-        html = _PRE_END.sub(lambda m: PRE_CLOSE + BLOCK + m.group(0), html)
-    return html
+    if _UPPER_TAG.search(html) is None:
+        parts = _SPLIT.split(html)
+        parts[1::2] = [_MARKS.get(t, BLOCK) + t for t in parts[1::2]]
+    else:
+        parts = _SPLIT_ANY_CASE.split(html)
+        parts[1::2] = [_MARKS.get(t.lower(), BLOCK) + t for t in parts[1::2]]
+    return "".join(parts)
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ import re
 DROPPED_TAGS = (
     "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed", "map",
     "button", "select", "input", "textarea", "nav", "footer", "aside", "header", "dialog", "menu",
+    "figure", "figcaption", "picture",
 )
 _TAGS = ",".join(DROPPED_TAGS)
 DROP_TAGS_SELECTOR = f":is({_TAGS}):not(:is({_TAGS}) *)"
@@ -32,6 +33,9 @@ WORDS = (
     "advertisement", "banner", "popup", "modal", "navbar", "nav", "menu", "header", "footer", "masthead",
     "disqus", "recommended", "trending", "taglist", "tags", "byline", "author", "skip", "pagination",
     "pager", "toolbar", "consent", "gdpr", "signup", "login", "widget", "outbrain", "taboola",
+    "bio", "teaser", "teasers", "recommendations", "readmore", "more", "caption", "credit", "credits",
+    "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",
+    "inline", "embed", "photo", "image", "img", "figure", "gallery", "video", "player", "hidden",
 )
 # Coarse in C (substring), exact in Python on the few nodes that match.
 _STEMS = sorted({w[:5] for w in WORDS})

@@ -33,6 +33,13 @@ MIN_CONTAINER_CHARS = 250
 #: The paragraph-scored candidate is widened to its parent while that adds at most 20% more text.
 CLIMB_RATIO = 1.2
 
+#: The body's good blocks replace the container's text when they are this many times longer
+#: (trafilatura compares its result with its baseline extraction the same way).
+FALLBACK_RATIO = 3.0
+
+#: A named container must hold this share of the paragraph-scored candidate's text.
+MIN_SHARE = 0.5
+
 #: Content containers, most specific first; the first match with enough text wins.
 _CONTAINER_NAMES = (
     "articlebody", "article-body", "article_body", "article__body", "article-content", "article__content",
@@ -78,36 +85,45 @@ def _best_by_paragraphs(root):
     return nodes[max(scores, key=scores.__getitem__)]
 
 
-def find_container(body):
-    """The node holding the main content (``body`` when nothing better is found)."""
-    for selector in CONTAINER_SELECTORS:
-        for node in body.css(selector):
-            if len(node.text(deep=True)) >= MIN_CONTAINER_CHARS:
-                return node
+def _paragraph_container(body):
+    """Readability's candidate, widened through wrappers that add little text; None when none."""
     best = _best_by_paragraphs(body)
     if best is None:
-        return body
+        return None, 0
     n = len(best.text(deep=True))
-    # climb through wrappers that add little text (a paragraph of its own above the candidate)
     while best.parent is not None and best is not body and best.parent.tag not in ("html", "#document"):
         up = len(best.parent.text(deep=True))
         if up > CLIMB_RATIO * n:
             break
         best, n = best.parent, up
-    return best if n >= MIN_CONTAINER_CHARS else body
+    return best, n
+
+
+def find_container(body):
+    """The node holding the main content (``body`` when nothing better is found).
+
+    A container found by name must hold at least ``MIN_SHARE`` of the text of the paragraph-scored
+    candidate: the first ``article`` of a page is often a teaser, and ``.content`` a small box.
+    """
+    scored, scored_chars = _paragraph_container(body)
+    for selector in CONTAINER_SELECTORS:
+        for node in body.css(selector):
+            n = len(node.text(deep=True))
+            if n >= MIN_CONTAINER_CHARS and n >= MIN_SHARE * scored_chars:
+                return node
+    if scored is not None and scored_chars >= MIN_CONTAINER_CHARS:
+        return scored
+    return body
 
 
 def keep_blocks(blocks: list[Block]) -> list[Block]:
-    """Inside a chosen container: everything but link lists and link-dense lines."""
-    out = []
-    for b in blocks:
-        if b.pre:
-            out.append(b)
-        elif b.link_density > 0.5:
-            continue
-        else:
-            out.append(b)
-    return out
+    """Inside a chosen container: everything but link-dense lines, and headings of nothing kept."""
+    keep = [b.pre or b.link_density <= 0.5 for b in blocks]
+    for i, b in enumerate(blocks):
+        if b.heading and keep[i]:
+            nxt = i + 1
+            keep[i] = nxt < len(blocks) and keep[nxt] and not blocks[nxt].heading
+    return [b for b, k in zip(blocks, keep) if k]
 
 
 def good_blocks(blocks: list[Block]) -> list[Block]:
@@ -158,13 +174,12 @@ class CurationEngine:
             for table in body.css("table:not(table *)"):
                 table.decompose()
         container = find_container(body)
-        text = container.text(deep=True)
+        text = ""
         if container is not body:
-            drop_named(container, len(text))
+            drop_named(container, len(container.text(deep=True)))
             text = _join(keep_blocks(split_blocks(container.text(deep=True))))
-            if len(text) >= MIN_CONTAINER_CHARS:
-                return text
-        whole = body.text(deep=True)
-        drop_named(body, len(whole))
+        drop_named(body, len(body.text(deep=True)))
         fallback = _join(good_blocks(split_blocks(body.text(deep=True))))
-        return fallback if len(fallback) > len(text) or container is body else text
+        if len(text) < MIN_CONTAINER_CHARS or len(fallback) > FALLBACK_RATIO * len(text):
+            return fallback if len(fallback) > len(text) else text
+        return text
