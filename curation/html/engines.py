@@ -3,6 +3,8 @@
 * ``trafilatura`` (default): best precision/recall on the ScrapingHub benchmark among peers
   (datatrove and NeMo Curator default to it as well). Its text output marks lists and tables in
   markdown, which we strip (Llama 3, Section 3.1.1). Math is inlined by regex before parsing.
+* ``curation``: our own main-content extractor on lexbor (:mod:`curation.html.content`); math is
+  inlined by regex before parsing, and it emits no markup.
 * ``resiliparse``: an order of magnitude faster (lexbor, C), used by DCLM. Math is inlined on its
   own DOM, and it is configured to emit no markup at all, so nothing needs stripping. (It parses
   a ``str`` faster than UTF-8 ``bytes``: ``parse_from_bytes`` costs a third more.)
@@ -69,7 +71,13 @@ class ResiliparseEngine:
         return (text or "").strip()
 
 
-ENGINES = {"trafilatura": TrafilaturaEngine, "resiliparse": ResiliparseEngine}
+def _curation_engine(include_tables: bool = True, keep_math: bool = True):
+    from curation.html.content import CurationEngine
+
+    return CurationEngine(include_tables=include_tables, keep_math=keep_math)
+
+
+ENGINES = {"trafilatura": TrafilaturaEngine, "resiliparse": ResiliparseEngine, "curation": _curation_engine}
 
 
 def get_engine(name: str, include_tables: bool = True, keep_math: bool = True):

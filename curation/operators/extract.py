@@ -24,7 +24,7 @@ from curation.operators.base import MapOperator, OpResult, Params
 
 
 class ExtractParams(Params):
-    engine: Literal["trafilatura", "resiliparse"] = "trafilatura"
+    engine: Literal["trafilatura", "resiliparse", "curation"] = "trafilatura"
     #: Pages above this many bytes are rejected unparsed (peers use 1-10 MB; CC pages are < 1 MB).
     max_bytes: int = 10_000_000
     #: Wall-clock bound per page, seconds (0 disables).

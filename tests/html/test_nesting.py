@@ -36,7 +36,7 @@ def _page(sample_dir, rel: str) -> str:
     return gzip.open(sample_dir / "html" / rel).read().decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("engine", ["trafilatura", "resiliparse"])
+@pytest.mark.parametrize("engine", ["trafilatura", "resiliparse", "curation"])
 def test_fifty_thousand_nested_divs_keep_their_paragraphs(paragraphs, engine):
     html = _deep_page(paragraphs)
     assert max_depth(html) == 50_000

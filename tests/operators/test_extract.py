@@ -33,7 +33,7 @@ def scrapinghub(sample_dir):
     return [(_page(sample_dir, f"scrapinghub/{k}.html.gz"), v["url"], v["articleBody"]) for k, v in sorted(gt.items())]
 
 
-@pytest.mark.parametrize("engine,min_f1", [("trafilatura", 0.85), ("resiliparse", 0.75)])
+@pytest.mark.parametrize("engine,min_f1", [("trafilatura", 0.85), ("resiliparse", 0.75), ("curation", 0.85)])
 def test_article_bodies_match_ground_truth(scrapinghub, engine, min_f1):
     op = Extract({"engine": engine})
     op.setup()
@@ -46,8 +46,9 @@ def test_article_bodies_match_ground_truth(scrapinghub, engine, min_f1):
     assert "html" not in res.kept.column_names  # raw html is dropped after extraction
 
 
-def test_markdown_markers_removed_but_code_kept(sample_dir):
-    op = ready(Extract())
+@pytest.mark.parametrize("engine", ["trafilatura", "curation"])
+def test_markdown_markers_removed_but_code_kept(sample_dir, engine):
+    op = ready(Extract({"engine": engine}))
     text, reason, _ = op.extract_one(_page(sample_dir, "readability/v8-blog.html.gz"), None)
     assert reason is None
     assert not re.search(r"^\s*(#{1,6} |[-*+] |> )", text, re.M), "markdown markers left in the text"
@@ -58,18 +59,19 @@ def test_markdown_markers_removed_but_code_kept(sample_dir):
 
 def test_math_is_kept_as_text(sample_dir):
     html = _page(sample_dir, "readability/mathjax.html.gz")
-    for engine in ("trafilatura", "resiliparse"):
+    for engine in ("trafilatura", "resiliparse", "curation"):
         text, reason, _ = ready(Extract({"engine": engine})).extract_one(html, None)
         assert reason is None
         assert "a ≠ 0" in text and "a x 2 + b x + c = 0" in text, engine
 
 
-def test_tex_annotations_and_scripts_become_tex():
+@pytest.mark.parametrize("engine", ["trafilatura", "curation"])
+def test_tex_annotations_and_scripts_become_tex(engine):
     html = ("<html><body><article><p>The identity "
             '<math alttext="e^{i\\pi}+1=0"><mi>e</mi></math> is famous, and so is '
             '<script type="math/tex">a^2+b^2=c^2</script>, said the long paragraph that explains '
             "both formulas in enough words for an extractor to keep it as main content.</p></article></body></html>")
-    text, reason, _ = ready(Extract()).extract_one(html, None)
+    text, reason, _ = ready(Extract({"engine": engine})).extract_one(html, None)
     assert reason is None
     assert "e^{i\\pi}+1=0" in text and "$a^2+b^2=c^2$" in text
 

@@ -1,0 +1,85 @@
+"""Boilerplate subtrees removed in C before any text is read: by tag, and by class/id words.
+
+Tags: what never holds a page's main text (scripts, styles, navigation, forms' controls, page
+headers and footers, asides). ``form`` itself is kept: ASP.NET pages wrap the whole body in one.
+
+Class and id words: navigation, sharing, comments, related links, cookie banners, newsletters,
+bread crumbs and the like, the families trafilatura's ``DISCARD`` XPaths and resiliparse's
+main-content heuristics drop (written here as whole words of a class or id: ``share-bar`` and
+``commentList`` match, ``shared`` and ``commentary`` do not). A subtree is removed only when it
+holds less than ``max_share`` of its container's text, so a site that names the wrapper of its
+article ``has-sidebar`` keeps its article.
+
+Only the outermost match of each query is removed (``:not(X *)``), so no node is freed twice.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Tags dropped with their content (trafilatura MANUALLY_CLEANED, resiliparse's main_content rules).
+DROPPED_TAGS = (
+    "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed", "map",
+    "button", "select", "input", "textarea", "nav", "footer", "aside", "header", "dialog", "menu",
+    "figure", "figcaption", "picture",
+)
+_TAGS = ",".join(DROPPED_TAGS)
+DROP_TAGS_SELECTOR = f":is({_TAGS}):not(:is({_TAGS}) *)"
+
+#: Class/id words of boilerplate (matched as words: split on case changes, ``-``, ``_`` and spaces).
+WORDS = (
+    "comment", "comments", "share", "sharing", "social", "related", "sidebar", "cookie", "cookies",
+    "newsletter", "breadcrumb", "breadcrumbs", "subscribe", "subscription", "promo", "advert", "ads",
+    "advertisement", "banner", "popup", "modal", "navbar", "nav", "menu", "header", "footer", "masthead",
+    "disqus", "recommended", "trending", "taglist", "tags", "byline", "author", "skip", "pagination",
+    "pager", "toolbar", "consent", "gdpr", "signup", "login", "widget", "outbrain", "taboola",
+    "bio", "teaser", "teasers", "recommendations", "readmore", "more", "caption", "credit", "credits",
+    "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",
+    "inline", "embed", "photo", "image", "img", "figure", "gallery", "video", "player", "hidden",
+)
+# Coarse in C (substring), exact in Python on the few nodes that match.
+_STEMS = sorted({w[:5] for w in WORDS})
+_COARSE = ",".join(f"[class*={s} i],[id*={s} i]" for s in _STEMS)
+COARSE_SELECTOR = f":is({_COARSE})"
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_WORDS = frozenset(WORDS)
+_KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", "story", "post"})
+
+_DROP_MARK = "data-cx-drop"
+
+
+def is_boilerplate_name(value: str) -> bool:
+    """True when a class or id value names boilerplate (and no content word beside it)."""
+    words = {w.lower() for w in _WORD.findall(value)}
+    return bool(words & _WORDS) and not (words & _KEEP_WORDS)
+
+
+def drop_tags(root) -> None:
+    """Remove every non-content tag under ``root`` (a selectolax node), with its subtree."""
+    for node in root.css(DROP_TAGS_SELECTOR):
+        node.decompose()
+
+
+def drop_named(root, total_chars: int, max_share: float = 0.5) -> int:
+    """Remove subtrees under ``root`` whose class or id names boilerplate; return how many.
+
+    ``total_chars``: the length of ``root``'s text; a subtree with more than ``max_share`` of it
+    is kept whatever its name.
+    """
+    marked = 0
+    for node in root.css(COARSE_SELECTOR):
+        attrs = node.attributes
+        name = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        if is_boilerplate_name(name):
+            node.attrs[_DROP_MARK] = ""
+            marked += 1
+    if not marked:
+        return 0
+    dropped = 0
+    for node in root.css(f"[{_DROP_MARK}]:not([{_DROP_MARK}] *)"):
+        if len(node.text(deep=True)) <= max_share * total_chars:
+            node.decompose()
+            dropped += 1
+        else:
+            del node.attrs[_DROP_MARK]
+    return dropped

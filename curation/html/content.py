@@ -1,0 +1,185 @@
+"""``engine: curation``: our own main-content extractor on lexbor (selectolax), heavy work in C.
+
+Per page:
+
+1. math inlined as text (:mod:`curation.html.math`), block/link marks written in
+   (:mod:`curation.html.blocks`), one lexbor parse;
+2. non-content tags dropped in C (:mod:`curation.html.boilerplate`), tables too when
+   ``include_tables`` is off;
+3. the main-content container chosen: the first node matching the content-container selectors
+   (``article``, ``main``, ``[itemprop=articleBody]``, classes such as ``entry-content`` or
+   ``story-body``: the families of trafilatura's ``BODY_XPATH``) that holds at least
+   ``MIN_CONTAINER_CHARS`` of text; failing that, the node whose paragraphs carry the most text
+   (Readability's scoring: each paragraph's score to its parent, half to its grandparent);
+4. boilerplate-named subtrees removed inside it, its text read by ONE ``text()`` call and split
+   into blocks; blocks kept unless link-dense (:func:`keep_blocks`);
+5. when that keeps less than ``MIN_CONTAINER_CHARS``, the whole body's good blocks instead
+   (jusText's classes: long, low link density, or short between good ones), whichever is longer.
+
+Output: one block a line, preformatted blocks verbatim (code), no markdown markers.
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+
+from curation.html.blocks import Block, mark, split_blocks
+from curation.html.boilerplate import drop_named, drop_tags
+from curation.html.math import inline_math
+
+#: A container (or an extraction) shorter than this is not trusted (trafilatura's MIN_EXTRACTED_SIZE is 250).
+MIN_CONTAINER_CHARS = 250
+
+#: The paragraph-scored candidate is widened to its parent while that adds at most 20% more text.
+CLIMB_RATIO = 1.2
+
+#: The body's good blocks replace the container's text when they are this many times longer
+#: (trafilatura compares its result with its baseline extraction the same way).
+FALLBACK_RATIO = 3.0
+
+#: A named container must hold this share of the paragraph-scored candidate's text.
+MIN_SHARE = 0.5
+
+#: Content containers, most specific first; the first match with enough text wins.
+_CONTAINER_NAMES = (
+    "articlebody", "article-body", "article_body", "article__body", "article-content", "article__content",
+    "articlecontent", "article-text", "articletext", "entry-content", "post-content", "post_content",
+    "postcontent", "post-body", "post-text", "post-entry", "story-body", "storycontent", "story-content",
+    "body-text", "text-content", "content-body", "main-content", "page-content", "blog-content",
+    "single-content", "field-body", "fulltext", "rich-text", "news-text", "artikel",
+)
+CONTAINER_SELECTORS = (
+    "[itemprop=articleBody]",
+    ",".join(f":is(div,section,article,main)[class*={n} i],:is(div,section,article,main)[id*={n} i]"
+             for n in _CONTAINER_NAMES),
+    "article",
+    "main,[role=main]",
+    "#content,.content,#main,.main,#story,.story,.post,.entry",
+)
+_PARAGRAPHS = "p,pre,td,blockquote"
+
+
+def _best_by_paragraphs(root):
+    """Readability's candidate: the node whose paragraphs (and half its grandchildren's) score most."""
+    scores: dict[int, float] = {}
+    nodes = {}
+    for p in root.css(_PARAGRAPHS):
+        text = p.text(deep=True)
+        n = len(text)
+        if n < 25:
+            continue
+        score = 1.0 + text.count(",") + min(n / 100, 3.0)
+        parent = p.parent
+        if parent is None:
+            continue
+        key = parent.mem_id
+        scores[key] = scores.get(key, 0.0) + score
+        nodes[key] = parent
+        grand = parent.parent
+        if grand is not None:
+            key = grand.mem_id
+            scores[key] = scores.get(key, 0.0) + score / 2
+            nodes[key] = grand
+    if not scores:
+        return None
+    return nodes[max(scores, key=scores.__getitem__)]
+
+
+def _paragraph_container(body):
+    """Readability's candidate, widened through wrappers that add little text; None when none."""
+    best = _best_by_paragraphs(body)
+    if best is None:
+        return None, 0
+    n = len(best.text(deep=True))
+    while best.parent is not None and best is not body and best.parent.tag not in ("html", "#document"):
+        up = len(best.parent.text(deep=True))
+        if up > CLIMB_RATIO * n:
+            break
+        best, n = best.parent, up
+    return best, n
+
+
+def find_container(body):
+    """The node holding the main content (``body`` when nothing better is found).
+
+    A container found by name must hold at least ``MIN_SHARE`` of the text of the paragraph-scored
+    candidate: the first ``article`` of a page is often a teaser, and ``.content`` a small box.
+    """
+    scored, scored_chars = _paragraph_container(body)
+    for selector in CONTAINER_SELECTORS:
+        for node in body.css(selector):
+            n = len(node.text(deep=True))
+            if n >= MIN_CONTAINER_CHARS and n >= MIN_SHARE * scored_chars:
+                return node
+    if scored is not None and scored_chars >= MIN_CONTAINER_CHARS:
+        return scored
+    return body
+
+
+def keep_blocks(blocks: list[Block]) -> list[Block]:
+    """Inside a chosen container: everything but link-dense lines, and headings of nothing kept."""
+    keep = [b.pre or b.link_density <= 0.5 for b in blocks]
+    for i, b in enumerate(blocks):
+        if b.heading and keep[i]:
+            nxt = i + 1
+            keep[i] = nxt < len(blocks) and keep[nxt] and not blocks[nxt].heading
+    return [b for b, k in zip(blocks, keep) if k]
+
+
+def good_blocks(blocks: list[Block]) -> list[Block]:
+    """The whole body's good blocks, jusText-style: long and link-poor, or short between two good ones."""
+    cls = []
+    for b in blocks:
+        n, ld = len(b.text), b.link_density
+        if b.pre:
+            cls.append(2)
+        elif ld > 0.33 or n < 20:
+            cls.append(0)
+        elif n >= 80 and ld < 0.2:
+            cls.append(2)
+        else:
+            cls.append(1)
+    out = []
+    for i, (b, c) in enumerate(zip(blocks, cls)):
+        if c == 2:
+            out.append(b)
+        elif c == 1:
+            prev = next((cls[j] for j in range(i - 1, -1, -1) if cls[j] != 1), 0)
+            nxt = next((cls[j] for j in range(i + 1, len(cls)) if cls[j] != 1), 0)
+            if prev == 2 and nxt == 2 or (b.heading and nxt == 2):
+                out.append(b)
+    return out
+
+
+def _join(blocks: list[Block]) -> str:
+    return "\n".join(b.text for b in blocks)
+
+
+class CurationEngine:
+    name = "curation"
+
+    def __init__(self, include_tables: bool = True, keep_math: bool = True):
+        self.include_tables = include_tables
+        self.keep_math = keep_math
+
+    def extract(self, html: str, url: str | None = None) -> str:
+        if self.keep_math:
+            html = inline_math(html)
+        tree = LexborHTMLParser(mark(html))
+        body = tree.body
+        if body is None:
+            return ""
+        drop_tags(body)
+        if not self.include_tables:
+            for table in body.css("table:not(table *)"):
+                table.decompose()
+        container = find_container(body)
+        text = ""
+        if container is not body:
+            drop_named(container, len(container.text(deep=True)))
+            text = _join(keep_blocks(split_blocks(container.text(deep=True))))
+        drop_named(body, len(body.text(deep=True)))
+        fallback = _join(good_blocks(split_blocks(body.text(deep=True))))
+        if len(text) < MIN_CONTAINER_CHARS or len(fallback) > FALLBACK_RATIO * len(text):
+            return fallback if len(fallback) > len(text) else text
+        return text

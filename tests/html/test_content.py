@@ -1,0 +1,73 @@
+"""engine: curation - marks, boilerplate removal and container choice, on real and small pages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from selectolax.lexbor import LexborHTMLParser
+
+from curation.evaluation.tokens import precision_recall_f1
+from curation.html.blocks import mark, split_blocks
+from curation.html.boilerplate import is_boilerplate_name
+from curation.html.content import CurationEngine
+
+PARA = ("The council approved the new budget on Tuesday, after a long debate about schools, roads and "
+        "the cost of heating public buildings through the coming winter.")
+
+
+def test_marks_survive_the_parser_as_blocks_links_and_code():
+    html = (f"<body><div><p>{PARA}</p><p>see <a href='/x'>the full list of members</a></p>"
+            "<table><tr><td>cell one</td><td>cell two</td></tr></table>"
+            "<pre>def f(x):\n    return x * 2\n</pre><h2>Next</h2>tail<br>after</div></body>")
+    blocks = split_blocks(LexborHTMLParser(mark(html)).body.text())
+    texts = [b.text for b in blocks]
+    assert texts == [PARA, "see the full list of members", "cell one", "cell two",
+                     "def f(x):\n    return x * 2", "Next", "tail", "after"]
+    assert blocks[0].link_chars == 0 and blocks[1].link_chars == len("the full list of members")
+    assert blocks[4].pre and blocks[5].heading
+
+
+def test_a_pages_own_control_characters_are_not_marks():
+    blocks = split_blocks(LexborHTMLParser(mark("<body><p>a\x03b\x01c</p></body>")).body.text())
+    assert [b.text for b in blocks] == ["abc"]
+
+
+def test_boilerplate_names_are_whole_words():
+    assert is_boilerplate_name("share-bar") and is_boilerplate_name("commentList")
+    assert is_boilerplate_name("site-sidebar widget")
+    assert not is_boilerplate_name("shared") and not is_boilerplate_name("commentary")
+    assert not is_boilerplate_name("article-sidebar-content")  # a content word beside it
+
+
+def test_article_kept_and_boilerplate_dropped():
+    html = f"""<html><body><header><a href=/>Home</a> <a href=/n>News</a></header>
+    <div class="layout has-sidebar"><nav><ul><li><a href=/a>Politics</a></li></ul></nav>
+    <article><h1>Budget passes</h1><p>{PARA}</p><p>{PARA.upper()}</p>
+      <div class="share-buttons">Share on Facebook Share on Twitter</div>
+      <ul class="related"><li><a href=/r1>Another story about the council and its budget</a></li></ul></article>
+    <div id="comments"><p>First comment: I disagree with the council about this budget entirely.</p></div>
+    </div><footer>Copyright 2024 The Daily Paper</footer></body></html>"""
+    text = CurationEngine().extract(html)
+    assert text.split("\n") == ["Budget passes", PARA, PARA.upper()]
+
+
+def test_tables_are_optional():
+    html = f"<body><article><p>{PARA}</p><p>{PARA}</p><table><tr><td>Total</td><td>42</td></tr></table></article></body>"
+    assert "Total" in CurationEngine(include_tables=True).extract(html)
+    assert "Total" not in CurationEngine(include_tables=False).extract(html)
+
+
+def test_page_without_containers_keeps_its_good_blocks():
+    html = (f"<body><div><a href=/1>Home</a> | <a href=/2>About</a></div><div><b>Menu</b></div>"
+            f"<div><div>{PARA}</div><div>{PARA}</div></div><div>Impressum</div></body>")
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA]
+
+
+def test_bundled_scrapinghub_pages(sample_dir):
+    gt = json.loads((sample_dir / "html" / "scrapinghub" / "ground-truth.json").read_text())
+    engine = CurationEngine()
+    f1 = [precision_recall_f1(engine.extract(gzip.open(sample_dir / "html" / "scrapinghub" / f"{k}.html.gz")
+                                             .read().decode("utf-8", "replace")), v["articleBody"])[2]
+          for k, v in gt.items()]
+    assert sum(f1) / len(f1) >= 0.9, f1
