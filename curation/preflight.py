@@ -33,6 +33,28 @@ def _needed_models(stage) -> tuple[str, ...]:
     return need
 
 
+def needed_models(cfg: PipelineConfig) -> dict[str, dict]:
+    """Each model the stages of ``cfg`` load: its folder, whether it is there, and the stages using it."""
+    models: dict[str, dict] = {}
+    for st in cfg.stages:
+        for w in _needed_models(st):
+            root = md.resolve(st.params.get("models"))
+            e = models.setdefault(w, {"folder": str(root), "present": md.present(root)[w], "stages": []})
+            e["stages"].append(st.name)
+    return models
+
+
+def training_notice(cfg: PipelineConfig) -> str | None:
+    """One line for the start of a run that will train models first (None when every model is there)."""
+    missing = {w: e for w, e in needed_models(cfg).items() if not e["present"]}
+    if not missing:
+        return None
+    folders = sorted({e["folder"] for e in missing.values()})
+    return (f"curation: models missing from {', '.join(folders)}: {', '.join(missing)}; this run trains them "
+            f"into that folder when a stage first needs them (once, under a lock). To avoid it: curate train-classifiers "
+            f"--if-missing beforehand, or set $CURATION_MODELS to a folder that has them (docs/service.md#models)")
+
+
 def check(cfg: PipelineConfig, inputs: list[str]) -> dict:
     """The plan of a run of ``cfg`` over ``inputs`` (InputError when an input is missing or unreadable)."""
     files = discover(inputs)
@@ -40,12 +62,7 @@ def check(cfg: PipelineConfig, inputs: list[str]) -> dict:
     total = sum(file_size(f.path) for f in files)
     groups = plan_groups(cfg)
     max_parts = max(MIN_PARTS, int(PARTS_PER_GIB * (total or 0) / (1 << 30)) + 1)
-    models: dict[str, dict] = {}
-    for st in cfg.stages:
-        for w in _needed_models(st):
-            root = md.resolve(st.params.get("models"))
-            e = models.setdefault(w, {"folder": str(root), "present": md.present(root)[w], "stages": []})
-            e["stages"].append(st.name)
+    models = needed_models(cfg)
     return {
         "pipeline": cfg.name,
         "inputs": {"files": len(files), "bytes": total},

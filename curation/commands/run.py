@@ -30,11 +30,17 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    import sys
+
     from curation.config import load_pipeline
     from curation.engine.runner import RunOptions, run_pipeline
+    from curation.preflight import training_notice
     from curation.status import format_status, run_status
 
     cfg = load_pipeline(args.pipeline, args.overrides)
+    notice = training_notice(cfg)
+    if notice:  # in the first lines of a job's output too, not only in logs/run.log
+        print(notice, file=sys.stderr, flush=True)
     try:
         layout = run_pipeline(cfg, args.input, args.output,
                               RunOptions(workers=args.workers, address=args.address, progress=not args.quiet,

@@ -1,5 +1,5 @@
 """curate submit PIPELINE --input PATH... --output DIR [--address URL] [--working-dir DIR]
-[--runtime-env YAML] [--workers N] [--no-report] [--no-wait] [--timeout S] [--submission-id ID]
+[--runtime-env YAML] [--models auto|ship|cluster|PATH] [--workers N] [--no-report] [--no-wait] [--timeout S] [--submission-id ID]
 
 A thin layer over the Ray Jobs API (``ray.job_submission.JobSubmissionClient``). It validates the
 pipeline here, before anything is uploaded, then submits the same command a user would type::
@@ -17,6 +17,9 @@ Paths: the pipeline file and inputs under the working directory are uploaded wit
 relative to it; other inputs must exist on the cluster's nodes (a shared file system). The output
 must be absolute: a relative one would land in the job's temporary working directory and vanish.
 
+Models: ``--models`` (curation/job_models.py) ships the local models folder with the job,
+or points ``CURATION_MODELS`` at a folder the cluster has, so that a job does not retrain them.
+
 Security: the default address is the local dashboard, ``http://127.0.0.1:8265``. Clusters started
 by Ray 2.60 use token authentication; when ``RAY_AUTH_MODE`` is unset and a token is available
 (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), token mode is switched on
@@ -29,6 +32,7 @@ import os
 import shlex
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"
@@ -52,6 +56,10 @@ def register(sub) -> None:
     s.add_argument("--working-dir", default=".", help="folder uploaded as the job's working_dir (default: .)")
     s.add_argument("--runtime-env", default=None,
                    help=f"runtime env YAML (default: {DEFAULT_RUNTIME_ENV} under --working-dir when present)")
+    s.add_argument("--models", default="auto", metavar="auto|ship|cluster|PATH",
+                   help="models the job uses: ship = upload the local models folder with the job; cluster = the "
+                        "cluster's $CURATION_MODELS (the image's); PATH = that folder on the cluster's shared "
+                        "storage; auto (default) = ship when the local folder has every model the pipeline needs")
     s.add_argument("--workers", "-w", type=int, default=None, help="passed to `curate run --workers`")
     s.add_argument("--no-report", action="store_true", help="do not write report.html when the run ends")
     s.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
@@ -125,15 +133,17 @@ def load_runtime_env(path: str | None, working_dir: Path) -> dict:
     return env
 
 
-def prepare(args) -> tuple[str, dict]:
-    """Validate everything locally; return (entrypoint, runtime_env). No network, no upload."""
+def prepare(args):
+    """Validate everything locally; return (entrypoint, runtime_env, JobModels). No network, no upload."""
     from curation.cli import UserError
+    from curation import job_models
     from curation.config import load_pipeline
+    from curation.preflight import needed_models
 
     working_dir = Path(args.working_dir).resolve()
     if not working_dir.is_dir():
         raise UserError(f"--working-dir is not a folder: {working_dir}")
-    load_pipeline(args.pipeline)  # a bad pipeline fails here, naming the field, before any upload
+    cfg = load_pipeline(args.pipeline)  # a bad pipeline fails here, naming the field, before any upload
     pipeline = _relative_to(args.pipeline, working_dir)
     if pipeline is None:
         raise UserError(f"the pipeline file must be inside --working-dir ({working_dir}) to be uploaded: "
@@ -149,8 +159,27 @@ def prepare(args) -> tuple[str, dict]:
     env["working_dir"] = str(working_dir)
     env.setdefault("env_vars", {})
     env["env_vars"].setdefault("PYTHONUNBUFFERED", "1")  # progress lines reach `ray job logs` as they happen
+    jm = job_models.choose(getattr(args, "models", "auto"), working_dir, list(needed_models(cfg)))
+    env = job_models.apply(jm, env, working_dir)
     entry = build_entrypoint(pipeline, inputs, args.output, args.workers, not args.no_report)
-    return entry, env
+    return entry, env, jm
+
+
+@contextmanager
+def _gitignore_off(on: bool):
+    from curation.job_models import IGNORE_GITIGNORE
+
+    old = os.environ.get(IGNORE_GITIGNORE)
+    if on:
+        os.environ[IGNORE_GITIGNORE] = "1"
+    try:
+        yield
+    finally:
+        if on:
+            if old is None:
+                os.environ.pop(IGNORE_GITIGNORE, None)
+            else:
+                os.environ[IGNORE_GITIGNORE] = old
 
 
 def follow(client, job_id: str, timeout: float | None, out=sys.stdout, poll_s: float = 1.0) -> str | None:
@@ -176,7 +205,8 @@ def follow(client, job_id: str, timeout: float | None, out=sys.stdout, poll_s: f
 def main(args) -> int:
     from curation.cli import UserError
 
-    entry, runtime_env = prepare(args)
+    entry, runtime_env, jm = prepare(args)
+    print(jm.note, file=sys.stderr, flush=True)
     address = resolve_address(args.address)
     enable_token_auth_if_available()
     from ray.exceptions import AuthenticationError
@@ -186,7 +216,8 @@ def main(args) -> int:
                   "$RAY_AUTH_TOKEN_PATH or $RAY_AUTH_TOKEN (and RAY_AUTH_MODE=token)")
     try:
         client = JobSubmissionClient(address)
-        job_id = client.submit_job(entrypoint=entry, runtime_env=runtime_env, submission_id=args.submission_id)
+        with _gitignore_off(jm.mode == "ship"):  # .gitignore lists the models folder; job_models read it instead
+            job_id = client.submit_job(entrypoint=entry, runtime_env=runtime_env, submission_id=args.submission_id)
     except AuthenticationError:  # token mode on, no token at hand: Ray's own message is a paragraph
         raise UserError(f"could not submit to {address}: no Ray token found; {token_help}") from None
     except (ConnectionError, RuntimeError, ValueError) as e:

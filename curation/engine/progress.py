@@ -1,7 +1,18 @@
-"""Progress of a stage: a bar with shards done of total, documents per second and time left.
+"""Progress of a stage: a bar with shards (or key partitions) done of total, the rate and the time
+left; and of the whole run: an ``overall`` line with stages done of total and an ETA.
 
-On a terminal the bar redraws in place; in logs (``ray job logs``, CI) it prints a line at most
-every ``log_every_s`` seconds and when the stage ends. With ``layout`` set, the state is also
+The bars are tqdm's (a well-kept library: terminal width, redraws, Unicode). On a terminal a
+stage's bar redraws in place and stays as one line when the stage ends; in logs (``ray job
+logs``, CI) each update is one plain line (tqdm's own format, ASCII), printed at most every
+``log_every_s`` seconds and when the stage ends - never a redrawn line written twice. Steps over
+key partitions (``:combine``, ``:round N``) count partitions; the rest count shards. Rates are
+rounded to three significant figures; a step that sees no documents shows its shards or
+partitions per second, not "0 docs/s".
+
+The ``overall`` line is printed when a stage (a fused map group, or a global stage's last step)
+ends: ``overall  [####....] 3/9 stages  1m02s elapsed, eta 2m04s`` (the ETA assumes the stages
+left take as long as the ones done in this process). :func:`start_run` sets the run's number of
+stages; without it there is no overall line. With ``layout`` set, the state is also
 recorded in the run's ``progress.json`` (:mod:`curation.run.progress`), which ``curate status``
 reads to show a running job's rate and time left: when the stage starts, at most once every
 ``record_every_s`` seconds while it runs, and when it ends. On an object store each record is a
@@ -15,8 +26,13 @@ import sys
 import time
 from typing import Callable
 
+from tqdm import tqdm
+
 from curation.run import progress as run_progress
 from curation.run.layout import RunLayout
+
+BAR_FORMAT = "{desc:<22} [{bar:24}] {n_fmt}/{total_fmt} {unit}{postfix}"
+ASCII_BAR = ".#"
 
 
 #: At most one ``progress.json`` write per this many seconds while a stage runs (plus its first
@@ -27,6 +43,70 @@ RECORD_EVERY_S = 1.0
 def _fmt_secs(s: float) -> str:
     s = int(s)
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def round3(x: float) -> str:
+    """``x`` to three significant figures, with thousands separators: 12,236 -> 12,200; 4.567 -> 4.57."""
+    if x == 0 or x != x:
+        return "0"
+    from math import floor, log10
+
+    digits = 2 - int(floor(log10(abs(x))))
+    r = round(x, digits)
+    return f"{r:,.{max(digits, 0)}f}"
+
+
+def unit_of(label: str, total: int) -> str:
+    """What a step counts: key partitions for ``:combine`` and ``:round N`` steps, else shards."""
+    what = "partition" if label.endswith(":combine") or ":round " in label else "shard"
+    return what if total == 1 else what + "s"
+
+
+class RunProgress:
+    """Stages done of the run's total, and an ETA; one line each time a stage ends."""
+
+    def __init__(self, total: int, stream=None, enabled: bool = True, done: int = 0):
+        self.total = total
+        self.done = done
+        self.fresh = 0
+        self.start = time.monotonic()
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.start
+        eta = ""
+        if self.fresh and self.done < self.total:
+            eta = f", eta {_fmt_secs(elapsed / self.fresh * (self.total - self.done))}"
+        return tqdm.format_meter(self.done, self.total, elapsed, prefix="overall", ascii=ASCII_BAR,
+                                 unit="stage" if self.total == 1 else "stages", bar_format=BAR_FORMAT,
+                                 postfix=f"{_fmt_secs(elapsed)} elapsed{eta}")
+
+    def stage_done(self, fresh: bool) -> None:
+        global _run
+        self.done += 1
+        self.fresh += int(fresh)
+        if self.enabled:
+            tqdm.write(self.line(), file=self.stream)
+            self.stream.flush()
+        if self.done >= self.total and _run is self:
+            _run = None  # the run is over: later progress bars (another run, a test) are not counted
+
+
+_run: RunProgress | None = None
+
+
+def start_run(total_stages: int, enabled: bool = True, stream=None) -> RunProgress:
+    """The run's overall line: ``total_stages`` stage groups; every StageProgress closed after this
+    counts toward it when it ends a stage. Returns it (the module keeps the current one)."""
+    global _run
+    _run = RunProgress(total_stages, stream, enabled)
+    return _run
+
+
+def ends_stage(label: str) -> bool:
+    """A map group's only step, or a global stage's last (``:apply``) or only (resumed, done) one."""
+    return ":" not in label or label.endswith(":apply")
 
 
 class StageProgress:
@@ -50,6 +130,12 @@ class StageProgress:
         self.clock = clock
         self.records = 0
         self.last_record = clock()
+        self.unit = unit_of(label, total)
+        self.bar = None  # tqdm's live bar, on a terminal
+        self.closed = False
+        if enabled and self.tty:
+            self.bar = tqdm(total=total, initial=done, desc=self.label, unit=self.unit, bar_format=BAR_FORMAT,
+                            file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.2)
         if self.layout is not None:
             self._record(final=False)
 
@@ -64,14 +150,21 @@ class StageProgress:
         per_shard = (time.monotonic() - self.start) / fresh
         return per_shard * (self.total - self.done)
 
-    def line(self) -> str:
-        width = 24
-        filled = int(width * self.done / self.total) if self.total else width
+    def _postfix(self) -> str:
+        parts = [f"{self.skipped} resumed"] if self.skipped else []
+        elapsed = time.monotonic() - self.start
+        if self.docs:
+            parts.append(f"{round3(self.rate())} docs/s")
+        elif self.done > self.skipped and elapsed > 0:
+            parts.append(f"{round3((self.done - self.skipped) / elapsed)} {self.unit.rstrip('s')}s/s")
         eta = self.eta()
-        eta_s = f" eta {_fmt_secs(eta)}" if eta is not None and self.done < self.total else ""
-        resumed = f" ({self.skipped} resumed)" if self.skipped else ""
-        return (f"{self.label:<22} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} shards"
-                f"{resumed}  {self.rate():,.0f} docs/s{eta_s}")
+        if eta is not None and self.done < self.total:
+            parts.append(f"eta {_fmt_secs(eta)}")
+        return ", ".join(parts)
+
+    def line(self) -> str:
+        return tqdm.format_meter(self.done, self.total, time.monotonic() - self.start, prefix=self.label,
+                                 ascii=ASCII_BAR, unit=self.unit, bar_format=BAR_FORMAT, postfix=self._postfix())
 
     def advance(self, shards: int = 1, docs: int = 0) -> None:
         self.done += shards
@@ -91,10 +184,13 @@ class StageProgress:
         if not self.enabled:
             return
         now = time.monotonic()
-        if self.tty:
-            self.stream.write("\r" + self.line() + ("\n" if final else ""))
-            self.stream.flush()
-        elif final or now - self.last_log >= self.log_every_s:
+        if self.bar is not None:  # tqdm redraws at most every mininterval
+            self.bar.set_postfix_str(self._postfix(), refresh=False)
+            self.bar.update(self.done - self.bar.n)
+            if final:
+                self.bar.close()
+        elif final or (self.done < self.total and now - self.last_log >= self.log_every_s):
+            # the last shard's line is the closing one: printed once, by close()
             self.stream.write(self.line() + "\n")
             self.stream.flush()
             self.last_log = now
@@ -106,4 +202,9 @@ class StageProgress:
             self._record(final=False)
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self._show(final=True)
+        if _run is not None and ends_stage(self.label):
+            _run.stage_done(fresh=self.done > self.skipped)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from curation.config import PipelineConfig
 from curation.engine.plan import Group, plan_groups, ready_operator
-from curation.engine.progress import StageProgress
+from curation.engine.progress import StageProgress, start_run
 from curation.engine.worker import ShardWorker, load_decisions
 from curation.io import fs as fsx
 from curation.io.sources import READ_STAGE, Shard, file_size, plan_shards
@@ -156,6 +156,7 @@ def _run_locked(cfg: PipelineConfig, inputs: list[str], layout: RunLayout, shard
             print(f"curation: {len(shards)} shards, {workers} workers"
                   + (f" (+{pools.gpu_workers} GPU workers for model stages)" if pools.gpu_workers else "")
                   + f" -> {layout.uri}" + (" (resuming)" if resumed else ""), file=sys.stderr)
+        start_run(len(groups), enabled=opts.progress)
         try:
             for group in groups:
                 pool = pools.for_group(group)

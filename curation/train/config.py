@@ -120,6 +120,9 @@ class TrainConfig:
     resume: bool = _opt(True, "resume from the newest checkpoint in OUT/checkpoints when there is one")
     save_final: bool = _opt(True, "save a checkpoint after the last step")
     log_every: int = _opt(1, "print a live line every N steps (every step is written to metrics.jsonl)")
+    eval_every: int = _opt(0, "bits per byte on the bundled eval suite every N steps and at the end, into "
+                              "metrics.jsonl (eval_bpb, eval_bpb_mean); 0 = off")
+    eval_texts: int = _opt(16, "texts of each eval set scored by --eval-every (the first N of each)")
 
     # -------------------------------------------------------------------------------------------
     def __post_init__(self):

@@ -72,14 +72,19 @@ class MetricsLogger:
         if self._f:
             self._f.write(json.dumps(rec) + "\n")
         step = rec["step"]
+        parts = []
         if step % self.log_every == 0 or rec.get("last"):
             mfu = rec.get("mfu")
-            line = (
+            parts.append(
                 f"step {step:>6} | {rec['phase']:<6} | loss {rec['loss']:.4f} | lr {rec['lr']:.2e} | "
                 f"gnorm {rec.get('grad_norm', float('nan')):.3f} | {rec['tokens_per_s']:>10.0f} tok/s | "
                 f"mfu {'-' if mfu is None else f'{100 * mfu:.1f}%'} | {time.perf_counter() - self._t0:7.1f}s"
             )
-            print(line, file=self.stream, flush=True)
+        if "eval_bpb_mean" in rec:  # printed whenever measured, whatever log_every
+            sets = " ".join(f"{k} {v:.3f}" for k, v in rec["eval_bpb"].items())
+            parts.append(("" if parts else f"step {step:>6} | ") + f"eval bpb {rec['eval_bpb_mean']:.3f} ({sets})")
+        if parts:
+            print(" | ".join(parts), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self._f:

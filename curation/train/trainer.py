@@ -22,6 +22,7 @@ from torch.distributed.checkpoint.stateful import Stateful
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .data import Manifest, TrainLoader, token_section
+from .eval_bpb import EvalBpb, summary_line
 from .metrics import MetricsLogger, flops_per_token, peak_flops
 from .model import Transformer, count_params, model_args
 from .parallel import clip_grad_norm_, init_distributed, parallelize, resolve_device
@@ -117,6 +118,8 @@ class Trainer(Stateful):
         self.fsdp = hasattr(model, "set_requires_gradient_sync")
 
         self.params, self.optimizer = build_optimizer(model, cfg, self.schedule.lr(0))
+        self.evaluator = EvalBpb(self.tokenizer, cfg.seq_len, cfg.eval_texts) if cfg.eval_every > 0 else None
+        self.last_checkpoint: Path | None = None
 
         # ---- metrics
         self.flops_per_token = self._flops_per_token(cfg.seq_len_at(0))
@@ -206,7 +209,8 @@ class Trainer(Stateful):
 
     def save_checkpoint(self) -> Path:
         meta = {"config": self.cfg.to_dict(), "tokens_seen": self.tokens_seen, "dp": self.dist.dp, "tp": self.dist.tp}
-        return ckpt.save(self.out / "checkpoints", self.step, self._states(), meta, self.dist.is_main, self.cfg.keep_checkpoints)
+        self.last_checkpoint = ckpt.save(self.out / "checkpoints", self.step, self._states(), meta, self.dist.is_main, self.cfg.keep_checkpoints)
+        return self.last_checkpoint
 
     def load_checkpoint(self, path: str | Path) -> None:
         ckpt.load(path, self._states())
@@ -244,6 +248,7 @@ class Trainer(Stateful):
     def train(self) -> list[dict]:
         cfg = self.cfg
         records = []
+        started = time.perf_counter()
         try:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
@@ -278,6 +283,8 @@ class Trainer(Stateful):
                     rec["max_mem_gib"] = torch.cuda.max_memory_allocated(self.device) / 2**30
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"loss is {loss} at step {self.step}")
+                if self.evaluator and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
+                    rec.update(self.evaluator(self.model))
                 self.logger.log(rec)
                 records.append(rec)
                 every = cfg.checkpoint_every
@@ -285,4 +292,7 @@ class Trainer(Stateful):
                     self.save_checkpoint()
         finally:
             self.logger.close()
+        if self.dist.is_main:
+            print(summary_line(records, time.perf_counter() - started, self.last_checkpoint or self.resumed_from),
+                  file=self.logger.stream, flush=True)
         return records

@@ -159,3 +159,15 @@ def test_documented_raw_submit_command_parses():
 
     args = build_parser().parse_args(shlex.split(command)[3:])
     assert args.command == "run" and (ROOT / args.pipeline).exists()
+
+
+def test_image_trains_the_models_at_build_time():
+    """Jobs on the image read the models it trained ($CURATION_MODELS), so no job retrains them."""
+    text = (INFRA / "Containerfile").read_text()
+    models = re.search(r"^ENV CURATION_MODELS=(\S+)", text, re.M)
+    assert models and models[1].startswith("/")
+    train = re.search(r"^RUN curate train-classifiers --models \"\$\{CURATION_MODELS\}\"", text, re.M)
+    assert train and train.start() > models.start()
+    assert train.start() > re.search(r"^RUN pip install \.", text, re.M).start()
+    env = yaml.safe_load((INFRA / "runtime_env.yaml").read_text())
+    assert "models/" in env["excludes"] and "CURATION_MODELS" not in env["env_vars"]  # the image's is used

@@ -91,11 +91,12 @@ def test_submit_entrypoint_and_runtime_env():
 
     args = Namespace(pipeline=str(PIPELINE), input=[str(ROOT / "sample" / "warc"), "/data/cc/*.warc.gz"],
                      output="/shared/runs/x y", working_dir=str(ROOT), runtime_env=None, workers=4, no_report=False)
-    entry, env = prepare(args)
+    entry, env, jm = prepare(args)
     assert entry == ("python -m curation run tests/service/pipeline.yaml --input sample/warc/ '/data/cc/*.warc.gz' "
                      "--output '/shared/runs/x y' --workers 4 && python -m curation report '/shared/runs/x y'")
     assert env["working_dir"] == str(ROOT)
     assert "runs/" in env["excludes"] and env["env_vars"]["PYTHONUNBUFFERED"] == "1"
+    assert jm.note == "models: none needed by this pipeline" and "models/" in env["excludes"]
 
 
 def test_module_entrypoint_matches_cli():
