@@ -133,7 +133,7 @@ def test_jsonl_bad_lines_are_rejected_with_line_numbers(tmp_path):
 def test_missing_and_unsupported_inputs_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="input not found: .*nope"):
         discover([str(tmp_path / "nope")])
-    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "notes.md").write_text("x")
     with pytest.raises(InputError, match="no readable inputs"):
         discover([str(tmp_path)])
 
