@@ -80,3 +80,18 @@ def test_bad_run_at_stage_is_a_clear_error(source_run):
         provided_columns([f"{out}@quality"])
     with pytest.raises(StageInputError, match="is not a run folder"):
         provided_columns([f"{out}/nothing@language"])
+
+
+def test_run_at_stage_on_s3(source_run, s3_server, upload, tmp_path):
+    """The source run on an S3-protocol server (moto): its stage output is read through pyarrow.fs
+    and the re-run keeps every document, with lineage naming the s3:// run."""
+    out, texts = source_run
+    src = f"s3://{s3_server['bucket']}/stage-input/src"
+    upload(out, src)
+    spec = f"{src}@language"
+    cfg = parse_pipeline({"name": "from-s3", "stages": [{"op": "url_dedup"}]}, provided=provided_columns([spec]))
+    out2 = f"s3://{s3_server['bucket']}/stage-input/again"
+    layout = run_pipeline(cfg, [spec], out2, RunOptions(workers=2, progress=False))
+    st = run_status(layout)
+    assert st["stages"]["read"]["kept"] == len(texts) and st["stages"]["read"]["rejected"] == 0
+    assert record.read(layout)["lineage"][0]["run"] == src
