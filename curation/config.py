@@ -6,6 +6,9 @@ input:                     # how inputs are cut and read (all optional)
   shard_max_bytes: 67108864
   batch_docs: 500
   max_record_bytes: 67108864
+  reader:                  # which columns hold what; .txt files (docs/inputs.md)
+    text_column: content
+    metadata_columns: [license]
 output:
   keep_rejected_text: true # rejected rows keep the extracted text (never the html)
 shuffle:
@@ -30,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from curation.io.readers.options import ReaderOptions
 from curation.operators import is_user_op, operator_class
 from curation.operators.columns import MissingColumn, check_chain
 
@@ -55,6 +59,8 @@ class InputConfig(BaseModel):
     batch_docs: int = Field(500, gt=0)
     #: Records larger than this are rejected at read time without being decoded.
     max_record_bytes: int = Field(64 << 20, gt=0)
+    #: How Parquet/JSONL/.txt inputs are read: column names, metadata carried through (docs/inputs.md).
+    reader: ReaderOptions = Field(default_factory=ReaderOptions)
 
 
 class OutputConfig(BaseModel):
@@ -224,7 +230,9 @@ def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...] = ()) -> A
     return data
 
 
-def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineConfig:
+def parse_pipeline(data: Any, source: str = "<pipeline>", provided=()) -> PipelineConfig:
+    """Validate a pipeline mapping; ``provided``: columns the inputs bring (those of a ``RUN@STAGE``
+    input, :func:`curation.run.inputs.provided_columns`), counted as provided upstream."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     data = dict(data)
@@ -234,7 +242,7 @@ def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineConfig:
     try:
         data["stages"] = [_stage_from_yaml(i, s) for i, s in enumerate(stages)]
         cfg = PipelineConfig(**data)
-        check_columns(cfg)
+        check_columns(cfg, provided)
         return cfg
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
@@ -242,17 +250,18 @@ def parse_pipeline(data: Any, source: str = "<pipeline>") -> PipelineConfig:
         raise ConfigError(f"{source}: {_explain(e, PipelineConfig)}") from None
 
 
-def check_columns(cfg: PipelineConfig) -> None:
-    """Every stage's required columns come from the readers or a stage before it (ConfigError)."""
+def check_columns(cfg: PipelineConfig, provided=()) -> None:
+    """Every stage's required columns come from the readers (with ``input.reader.metadata_columns``),
+    the inputs (``provided``) or a stage before it (ConfigError)."""
     ops = [(s.name, operator_class(s.op)(s.params, stage=s.name)) for s in cfg.stages]
     try:
-        check_chain(ops)
+        check_chain(ops, (*cfg.input.reader.metadata_columns, *provided))
     except MissingColumn as e:
         raise ConfigError(str(e)) from None
 
 
-def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
-    """Read, override (``--set``) and validate a pipeline file."""
+def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = (), provided=()) -> PipelineConfig:
+    """Read, override (``--set``) and validate a pipeline file (``provided``: see :func:`parse_pipeline`)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"pipeline file not found: {path}")
@@ -261,4 +270,4 @@ def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
             data = yaml.safe_load(f)
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
-    return parse_pipeline(apply_overrides(data, overrides), str(path))
+    return parse_pipeline(apply_overrides(data, overrides), str(path), provided)

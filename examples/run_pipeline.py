@@ -1,6 +1,8 @@
-"""The Python API: read a pipeline file, run it locally, read the run's status back.
+"""The Python API (curation.api, docs/api.md): build a pipeline from a YAML file or from operator
+objects, run it locally (or on a cluster: address=...), read the run's status and views back.
 
-    python examples/run_pipeline.py INPUT OUTPUT
+    python examples/run_pipeline.py INPUT OUTPUT            # the pipeline of examples/pipeline.yaml
+    python examples/run_pipeline.py INPUT OUTPUT --objects  # the same pipeline, built in Python
 """
 
 import json
@@ -10,16 +12,27 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # no_lorem.py is importable here, and the engine ships its folder to the workers
 
-from curation.config import load_pipeline  # noqa: E402
-from curation.engine.runner import RunOptions, run_pipeline  # noqa: E402
-from curation.status import run_status  # noqa: E402
+from no_lorem import NoLorem  # noqa: E402
+
+from curation.api import Pipeline  # noqa: E402
+from curation.operators.extract import Extract  # noqa: E402
 
 
-def main(inp: str, out: str, workers: int = 1) -> dict:
-    cfg = load_pipeline(HERE / "pipeline.yaml")  # checked here: operators, parameters, columns
-    layout = run_pipeline(cfg, [inp], out, RunOptions(workers=workers, progress=False))
-    return run_status(layout)
+def pipeline(objects: bool = False) -> Pipeline:
+    """examples/pipeline.yaml, read from the file or built from operator objects (the same config)."""
+    if objects:
+        return Pipeline([Extract({"engine": "resiliparse"}), NoLorem({"phrase": "lorem ipsum"})],
+                        name="lorem-example")
+    return Pipeline.from_yaml(HERE / "pipeline.yaml")  # checked here: operators, parameters, columns
+
+
+def main(inp: str, out: str, workers: int = 1, objects: bool = False) -> dict:
+    run = pipeline(objects).run([inp], out, workers=workers)
+    print("views:", ", ".join(run.views()), file=sys.stderr)
+    print(run.query("SELECT stage, sum(docs_in) AS docs_in, sum(docs_kept) AS kept FROM stats GROUP BY 1"), file=sys.stderr)
+    return run.status()
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], sys.argv[2])["stages"]["no_lorem"]))
+    st = main(sys.argv[1], sys.argv[2], objects="--objects" in sys.argv[3:])
+    print(json.dumps(st["stages"]["no_lorem"]))

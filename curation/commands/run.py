@@ -1,4 +1,4 @@
-"""curate run PIPELINE --input PATH... --output DIR [--set STAGE.KEY=VALUE] [--workers N] [--address ADDR] [--quiet | --verbose]"""
+"""curate run PIPELINE --input PATH|RUN@STAGE... --output DIR [--set STAGE.KEY=VALUE] [--workers N] [--address ADDR] [--quiet | --verbose]"""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ def register(sub) -> None:
                                    "Re-running the same command resumes from the committed shards.")
     r.add_argument("pipeline", help="pipeline YAML file, e.g. pipelines/llama3.yaml")
     r.add_argument("--input", "-i", nargs="+", required=True,
-                   help="input files or folders: .warc(.gz), .html(.gz), .parquet, .jsonl(.gz); local paths or "
-                        "s3://, gs://, hdfs://, file:// URIs (docs/run-folder.md)")
+                   help="input files or folders: .warc(.gz), .html(.gz), .parquet, .jsonl(.gz), .txt(.gz); local "
+                        "paths or s3://, gs://, hdfs://, file:// URIs; or RUN@STAGE, the documents a stage of a "
+                        "finished run kept, with their columns (docs/inputs.md)")
     r.add_argument("--output", "-o", required=True, help="run folder to write (created; resumed if it exists): a local path or an s3://, gs://, "
                         "hdfs:// URI")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.KEY=VALUE",
@@ -35,9 +36,10 @@ def main(args) -> int:
     from curation.config import load_pipeline
     from curation.engine.runner import RunOptions, run_pipeline
     from curation.preflight import training_notice
+    from curation.run.inputs import provided_columns
     from curation.status import format_status, run_status
 
-    cfg = load_pipeline(args.pipeline, args.overrides)
+    cfg = load_pipeline(args.pipeline, args.overrides, provided_columns(args.input))
     notice = training_notice(cfg)
     if notice:  # in the first lines of a job's output too, not only in logs/run.log
         print(notice, file=sys.stderr, flush=True)

@@ -22,7 +22,8 @@ from curation.engine.plan import Group, plan_groups, ready_operator
 from curation.engine.progress import StageProgress, start_run
 from curation.engine.worker import ShardWorker, load_decisions
 from curation.io import fs as fsx
-from curation.io.sources import READ_STAGE, Shard, file_size, plan_shards
+from curation.io.sources import READ_STAGE, Shard, file_size
+from curation.run.inputs import lineage, plan_inputs
 from curation.operators import operator_class, user_module_paths
 from curation.run import lock, manifest, record
 from curation.run.commit import (committed, committed_names, read_json, remove_temporaries, write_bytes_atomic,
@@ -74,6 +75,7 @@ def _run_record(cfg: PipelineConfig, inputs: list[str], shards: list[Shard]) -> 
         "pipeline": cfg.name,
         "config": cfg.model_dump(mode="json"),
         "inputs": [record.input_name(p) for p in inputs],
+        **({"lineage": lineage(inputs)} if any("@" in p for p in inputs) else {}),
         "shards": [s.name for s in shards],
         "stages": [READ_STAGE] + [s.name for s in cfg.stages],
         "groups": [{"name": g.name, "kind": g.kind, "stages": g.stage_names} for g in plan_groups(cfg)],
@@ -119,7 +121,7 @@ def _upload_log(layout: RunLayout, local: str) -> None:
 def run_pipeline(cfg: PipelineConfig, inputs: list[str], output: str, opts: RunOptions | None = None) -> RunLayout:
     opts = opts or RunOptions()
     layout = RunLayout(output)
-    shards = plan_shards(inputs, cfg.input.shard_max_bytes)
+    shards = plan_inputs(inputs, cfg.input.shard_max_bytes, cfg.input.reader)
     owner = lock.RunLock(layout)
     try:
         owner.acquire()

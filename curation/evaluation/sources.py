@@ -12,11 +12,8 @@ SOURCE is one of:
 * a run folder (it has ``manifest.json``): its mix, the files the manifest lists under ``mix``
   (documents repeated as the mix repeats them), with the manifest's ``achieved_mix`` as its domain
   token shares;
-* ``RUN@STAGE``: the documents that stage kept. Stages run fused in groups and only a group's
-  output is written (``NN-<last stage>/``), so the documents kept by stage ``s`` of a group are the
-  group's output plus the rows that the group's later stages rejected (rejected rows carry their
-  text; ``output.keep_rejected_text`` is on by default). Their text is as the group left it (a
-  later ``pii`` stage of the same group has redacted it). ``RUN@mix`` is the run's mix;
+* ``RUN@STAGE``: the documents that stage kept (:mod:`curation.run.stage_output`, the definition
+  ``curate run --input RUN@STAGE`` reads too). ``RUN@mix`` is the run's mix;
 * a Parquet or JSONL(.gz) file, or a folder searched recursively for them, with a ``text`` column.
 """
 
@@ -36,8 +33,8 @@ import pyarrow.parquet as pq
 
 from curation.io import fs as fsx
 from curation.run import manifest, record
-from curation.run.commit import committed
 from curation.run.layout import RunLayout
+from curation.run.stage_output import StageOutputError, is_run, split_spec, stage_output
 
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz")
 #: columns an arm may use besides the text (all optional)
@@ -92,7 +89,7 @@ class Source:
 
 
 def _is_run(layout: RunLayout) -> bool:
-    return record.exists(layout) or manifest.exists(layout)
+    return is_run(layout)
 
 
 def _table_files(fs: pafs.FileSystem, path: str) -> list[str]:
@@ -140,22 +137,13 @@ def run_groups(run: str | os.PathLike | RunLayout) -> list[dict]:
 def _stage_source(spec: str, layout: RunLayout, stage: str) -> Source:
     if stage == "mix":
         return _mix_source(spec, layout)
-    groups = run_groups(layout)
-    for g in groups:
-        if stage in g["stages"]:
-            break
-    else:
-        known = [s for g in groups for s in g["stages"]]
-        raise SourceError(f"{spec}: the run has no stage {stage!r} (stages: {', '.join(known)})")
-    folder = layout.kept_dir(g["name"])
-    kept = [i.path for i in committed(layout.fs, folder)]
-    if not kept:
-        raise SourceError(f"{spec}: {layout.display(folder)} holds no output (has the run finished that stage?)")
-    later = tuple(g["stages"][g["stages"].index(stage) + 1:])
-    parts = [Part(p, fs=layout.fs) for p in kept]
-    for s in later:
-        parts += [Part(i.path, (s,), layout.fs) for i in committed(layout.fs, layout.rejected_dir(s))]
-    notes = [f"stage {stage} ran fused in {g['name']}: its output plus the rows {', '.join(later)} rejected"] if later else []
+    try:
+        so = stage_output(spec, layout, stage)  # the one RUN@STAGE definition (curate run reads it too)
+    except StageOutputError as e:
+        raise SourceError(str(e)) from None
+    parts = [Part(p, fs=layout.fs) for p in so.kept] + [Part(p, (s,), layout.fs) for p, s in so.rejected]
+    later = so.later
+    notes = [f"stage {stage} ran fused in {so.group}: its output plus the rows {', '.join(later)} rejected"] if later else []
     return Source(spec, "stage", parts, "text", layout, stage, notes)
 
 
@@ -164,7 +152,7 @@ def resolve(spec: str) -> Source:
     fs, p = fsx.resolve(spec)
     found = fsx.info(fs, p).type
     if "@" in spec and found == pafs.FileType.NotFound:
-        run_s, stage = spec.rsplit("@", 1)
+        run_s, stage = split_spec(spec)
         layout = RunLayout(run_s)
         if not fsx.is_dir(layout.fs, layout.root) or not _is_run(layout):
             raise SourceError(f"{spec}: {run_s} is not a run folder")

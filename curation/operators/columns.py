@@ -20,10 +20,12 @@ class MissingColumn(ValueError):
     """A stage requires a column that no stage before it provides."""
 
 
-def check_chain(ops: list[tuple[str, Operator]]) -> None:
+def check_chain(ops: list[tuple[str, Operator]], provided=()) -> None:
     """Raise :class:`MissingColumn` for the first stage whose ``requires`` are not met by the
-    columns the readers and the stages before it give; ``ops`` is (stage name, operator) in order."""
-    available = set(READ_COLUMNS)
+    columns the readers and the stages before it give; ``ops`` is (stage name, operator) in order.
+    ``provided``: columns the inputs bring besides the readers' own (``input.reader.metadata_columns``,
+    the columns of a ``RUN@STAGE`` input)."""
+    available = set(READ_COLUMNS) | set(provided)
     for i, (name, op) in enumerate(ops):
         missing = [c for c in op.requires if c not in available]
         if missing:

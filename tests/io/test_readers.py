@@ -133,7 +133,7 @@ def test_jsonl_bad_lines_are_rejected_with_line_numbers(tmp_path):
 def test_missing_and_unsupported_inputs_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="input not found: .*nope"):
         discover([str(tmp_path / "nope")])
-    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "notes.md").write_text("x")
     with pytest.raises(InputError, match="no readable inputs"):
         discover([str(tmp_path)])
 
@@ -142,3 +142,53 @@ def test_too_large_record_is_rejected_unread(tmp_path, sample_dir):
     shutil.copy(sample_dir / "html" / "readability" / "wikipedia.html.gz", tmp_path / "w.html.gz")
     docs, rejects = _read_all([tmp_path], max_record_bytes=1000)
     assert docs == [] and rejects[0]["reason"] == "too_large"
+
+
+def _read_with(paths, options, batch_docs=1000):
+    from curation.io.sources import ReaderOptions, read_shard
+
+    docs, rejects = [], []
+    for shard in plan_shards([str(p) for p in paths], 1 << 30, ReaderOptions(**options)):
+        for b in read_shard(shard, batch_docs):
+            docs.append(b.docs)
+            rejects += b.rejected.to_pylist()
+    return pa.concat_tables(docs) if docs else None, rejects
+
+
+def test_reader_options_name_the_columns_and_carry_metadata(tmp_path):
+    t = pa.table({"content": ["first text", "second text"], "key": ["a", "b"], "link": ["u1", "u2"],
+                  "score": [0.5, 0.9], "ignored": ["x", "y"]})
+    pq.write_table(t, tmp_path / "t.parquet")
+    default, rej = _read_with([tmp_path / "t.parquet"], {})
+    assert default.num_rows == 0 and [r["reason"] for r in rej] == ["no_text_column"]  # without options
+    docs, rej = _read_with([tmp_path / "t.parquet"], {"text_column": "content", "id_column": "key",
+                                                      "url_column": "link", "metadata_columns": ["score"]})
+    assert rej == [] and docs.column("text").to_pylist() == ["first text", "second text"]
+    assert docs.column("url").to_pylist() == ["u1", "u2"] and docs.column("score").to_pylist() == [0.5, 0.9]
+    assert "ignored" not in docs.column_names
+    again, _ = _read_with([tmp_path / "t.parquet"], {"text_column": "content", "id_column": "key"}, batch_docs=1)
+    assert again.column("id").to_pylist() == docs.column("id").to_pylist()  # ids: the file and the key only
+
+
+def test_jsonl_metadata_and_a_reserved_name(tmp_path):
+    (tmp_path / "d.jsonl").write_text('{"body": "one", "lic": "cc"}\n{"body": "two"}\n')
+    docs, rej = _read_with([tmp_path / "d.jsonl"], {"text_column": "body", "metadata_columns": ["lic"]})
+    assert docs.column("lic").to_pylist() == ["cc", None] and rej == []
+    from pydantic import ValidationError
+
+    from curation.io.sources import ReaderOptions
+
+    with pytest.raises(ValidationError, match="reader writes itself"):
+        ReaderOptions(metadata_columns=["url"])
+
+
+def test_txt_files_one_document_per_file_or_per_blank_line_block(tmp_path):
+    (tmp_path / "a.txt").write_text("Para one\nstill one.\n\n  \nPara two.\n")
+    (tmp_path / "b.txt").write_bytes(b"\xff\xfe not utf-8")
+    docs, rej = _read_with([tmp_path], {})
+    assert docs.column("text").to_pylist() == ["Para one\nstill one.\n\n  \nPara two.\n"]
+    assert docs.column("url").to_pylist() == ["a.txt"] and [r["reason"] for r in rej] == ["undecodable"]
+    blocks, _ = _read_with([tmp_path / "a.txt"], {"txt_documents": "blank_line"})
+    assert blocks.column("text").to_pylist() == ["Para one\nstill one.", "Para two."]
+    assert blocks.column("url").to_pylist() == ["a.txt#1", "a.txt#2"]
+    assert len(set(blocks.column("id").to_pylist())) == 2
