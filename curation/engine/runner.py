@@ -300,7 +300,7 @@ def _dispatch(ray, pool, calls, progress: StageProgress, what: str):
                       f"retrying on a live worker ({retries[label]}/{MAX_CALL_RETRIES})", file=sys.stderr, flush=True)
                 if actor in pool:
                     pool.remove(actor)
-                    fresh = pool.replace() if hasattr(pool, "replace") else None
+                    fresh = pool.replace()
                     if fresh is not None:
                         idle.append(fresh)
                 pending.insert(0, call)
