@@ -4,7 +4,7 @@
     .venv/bin/python bench/evaluate.py --flavour tiny --steps 20
 
 The evaluation side draws real windows from the bundled sample's text (``sample/text``) with a BPE
-trained on it (``curation.evaluation.draw``) and times ``curation.evaluation.training.train``; the
+trained on it (``curation.evaluation.draw``) and times ``curation.train.in_memory.train``; the
 trainer side runs ``bench/train_step.py`` (same model, step and shapes, synthetic packed data) in a
 subprocess with the same flavour, vocabulary, sequence length, batch and thread count. The two
 alternate ``--rounds`` times, so a busy machine slows both alike; the ratio is the median of the
@@ -28,7 +28,7 @@ def eval_side(a, tok, docs) -> float:
     import torch
 
     from curation.evaluation.draw import draw
-    from curation.evaluation.training import new_model, train
+    from curation.train.in_memory import new_model, train
     from curation.train.config import TrainConfig
     from curation.train.schedule import Schedule
 

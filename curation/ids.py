@@ -1,4 +1,4 @@
-"""Stable document ids (DESIGN.md principle 5): a 64-bit BLAKE2b of the record's identity."""
+"""Stable document ids (docs/architecture.md, principle 5): a 64-bit BLAKE2b of the record's identity."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import curation
 
 #: Names of the model folders/files inside a models directory.
 QUALITY_FASTTEXT = "quality_fasttext"
@@ -24,7 +23,7 @@ def default_models_dir() -> Path:
     env = os.environ.get("CURATION_MODELS")
     if env:
         return Path(env).resolve()
-    repo = Path(curation.__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]  # curation/classifiers/models_dir.py -> the checkout
     if (repo / "pyproject.toml").is_file():
         return repo / "models"
     return Path("models").resolve()

@@ -87,7 +87,7 @@ def train(out_dir: Path, cfg: ReferenceLMConfig | None = None) -> dict:
     import torch
 
     from curation.classifiers import models_dir as md
-    from curation.evaluation.training import new_model, train as train_loop
+    from curation.train.in_memory import new_model, train as train_loop
     from curation.train.config import TrainConfig
     from curation.train.schedule import Schedule
     from curation.tokenizer import load_tokenizer

@@ -63,7 +63,7 @@ def _interleave(a, b, seed: int):
 
 
 def run_anneal(o, docs: dict, evals: dict, result: dict, log) -> dict:
-    from curation.evaluation.training import new_model, train, train_config
+    from curation.train.in_memory import new_model, train, train_config
 
     path = Path(o.anneal_from)
     ck = _checkpoint_config(path)

@@ -37,7 +37,7 @@ from curation.evaluation import contamination as cont
 from curation.evaluation import mix_search as ms
 from curation.evaluation import halves, sources, suite
 from curation.evaluation.draw import ArmDocs, Draw, draw
-from curation.evaluation.training import new_model, train, train_config
+from curation.train.in_memory import new_model, train, train_config
 from curation.run.layout import RunLayout
 from curation.train.config import TrainConfig
 from curation.train.schedule import Schedule

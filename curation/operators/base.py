@@ -1,4 +1,4 @@
-"""The operator contract (DESIGN.md principle 1). Operators know nothing of Ray.
+"""The operator contract (docs/architecture.md, principle 1). Operators know nothing of Ray.
 
 Two kinds:
 

@@ -33,7 +33,7 @@ from .validate import check_token_phases
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float) -> tuple[list, torch.optim.AdamW]:
     """(parameters, AdamW): weight decay on matrices except the embedding, none on norms.
-    Shared with ``curate evaluate`` (curation.evaluation.training)."""
+    Shared with ``curate evaluate`` (curation.train.in_memory)."""
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (decay if p.ndim >= 2 and "tok_embeddings" not in n else no_decay).append(p)

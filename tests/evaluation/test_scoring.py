@@ -25,7 +25,7 @@ def test_score_is_bits_per_byte(eval_run):
     import torch
 
     from curation.evaluation.bpb import score
-    from curation.evaluation.training import new_model
+    from curation.train.in_memory import new_model
     from curation.train.config import TrainConfig
     from curation.tokenizer import train_bpe
 

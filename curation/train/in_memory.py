@@ -42,8 +42,8 @@ class TrainResult:
 
 
 def train_config(o, flavour: str, seq_len: int) -> TrainConfig:
-    """The TrainConfig of an evaluation (``o``: curation.evaluation.evaluate.Options): its batch, device
-    and threads, its lr and warmup where given (else TrainConfig's)."""
+    """The TrainConfig of a short run: ``o`` has ``batch``, ``device``, ``cpu_threads``, ``lr`` and
+    ``warmup_steps`` (``curate evaluate``'s options); lr and warmup where given, else TrainConfig's."""
     kw = dict(flavour=flavour, seq_len=seq_len, global_batch_size=o.batch, device=o.device, cpu_threads=o.cpu_threads)
     if o.lr is not None:
         kw["lr"] = o.lr
