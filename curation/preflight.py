@@ -14,7 +14,8 @@ from curation.classifiers import models_dir as md
 from curation.config import PipelineConfig
 from curation.engine.plan import plan_groups
 from curation.engine.runner import MIN_PARTS, PARTS_PER_GIB
-from curation.io.sources import discover, file_size, plan_shards
+from curation.io.sources import file_size
+from curation.run.inputs import plan_inputs
 
 #: models each operator loads (names of :data:`curation.classifiers.models_dir.ALL`)
 MODELS_BY_OP = {"quality": ("quality_fasttext", "quality_roberta"), "domain": ("domain",),
@@ -57,9 +58,9 @@ def training_notice(cfg: PipelineConfig) -> str | None:
 
 def check(cfg: PipelineConfig, inputs: list[str]) -> dict:
     """The plan of a run of ``cfg`` over ``inputs`` (InputError when an input is missing or unreadable)."""
-    files = discover(inputs)
-    shards = plan_shards(inputs, cfg.input.shard_max_bytes)
-    total = sum(file_size(f.path) for f in files)
+    shards = plan_inputs(inputs, cfg.input.shard_max_bytes, cfg.input.reader)  # as curate run plans them
+    files = list(dict.fromkeys(p.path for s in shards for p in s.parts))  # a split Parquet file once
+    total = sum(file_size(f) for f in files)
     groups = plan_groups(cfg)
     max_parts = max(MIN_PARTS, int(PARTS_PER_GIB * (total or 0) / (1 << 30)) + 1)
     models = needed_models(cfg)

@@ -22,7 +22,8 @@ def register(sub) -> None:
 def main(args) -> int:
     from curation.config import load_pipeline
     from curation.preflight import check, format_check
+    from curation.run.inputs import provided_columns
 
-    plan = check(load_pipeline(args.pipeline, args.overrides), args.input)
+    plan = check(load_pipeline(args.pipeline, args.overrides, provided_columns(args.input)), args.input)
     print(json.dumps(plan, indent=2) if args.json else format_check(plan))
     return 0

@@ -95,3 +95,23 @@ def test_run_at_stage_on_s3(source_run, s3_server, upload, tmp_path):
     st = run_status(layout)
     assert st["stages"]["read"]["kept"] == len(texts) and st["stages"]["read"]["rejected"] == 0
     assert record.read(layout)["lineage"][0]["run"] == src
+
+
+def test_validate_and_the_remix_pipeline_accept_run_at_stage(source_run):
+    """`curate validate pipelines/remix.yaml --input RUN@STAGE`: planned as curate run plans it, its
+    `mix` accepted because the run's output has `domain`; over plain files it is refused."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out, _ = source_run
+    curate = str(Path(sys.executable).parent / "curate")
+    remix = str(Path(__file__).resolve().parents[2] / "pipelines" / "remix.yaml")
+    r = subprocess.run([curate, "validate", remix, "--input", f"{out}@language", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["shards"] >= 1 and plan["inputs"]["files"] == len(list((out / "01-language").glob("part-*.parquet")))
+    bad = subprocess.run([curate, "validate", remix, "--input", str(out / "01-language")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "requires column 'domain'" in bad.stderr
