@@ -12,7 +12,9 @@ measured within one round, so drift between rounds cancels.
 Our operator adds, per page: the size bound, the time bound (a SIGALRM timer), math inlining and
 markdown-marker removal. The target is at most 5% over the bare call, with the same F1.
 
-    .venv/bin/python bench/extract.py [--data DIR] [--repeats 9]
+    .venv/bin/python bench/extract.py [--data DIR] [--repeats 9] [--all] [--split all|dev|test]
+
+``engine: curation`` (our own extractor) was tuned on ``--split dev``; report it on ``--split test``.
 
 The last line is one JSON object with the headline figures.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import sys
 import time
@@ -37,31 +40,40 @@ from curation.operators.extract import Extract  # noqa: E402
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "html_extraction" / "scrapinghub_aeb"
 
 
-def load(data: Path):
+def in_split(key: str, split: str) -> bool:
+    """Our dev / held-out split of the shared sets: one third held out, by sha256 of the page id (AEB),
+    the URL (trafilatura-eval) or the case name (Readability); independent of the data's own holdout."""
+    if split == "all":
+        return True
+    held_out = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 3 == 0
+    return held_out if split == "test" else not held_out
+
+
+def load(data: Path, split: str = "all"):
     gt = json.loads((data / "ground-truth.json").read_text())
     pages = []
     for key in sorted(gt):
         f = data / "html" / f"{key}.html.gz"
-        if f.exists():
+        if f.exists() and in_split(key, split):
             pages.append((gzip.open(f).read().decode("utf-8", "replace"), gt[key]["url"], gt[key]["articleBody"]))
     return pages
 
 
-def load_trafilatura_eval(data: Path):
+def load_trafilatura_eval(data: Path, split: str = "all"):
     ev = json.loads((data / "evaldata.json").read_text())
     pages = []
     for url in sorted(ev):
         f = data / "html" / (ev[url]["file"] if ev[url]["file"].endswith(".gz") else ev[url]["file"] + ".gz")
-        if f.exists():
+        if f.exists() and in_split(url, split):
             pages.append((gzip.open(f).read().decode("utf-8", "replace"), url, ev[url]))
     return pages
 
 
-def load_readability(data: Path):
+def load_readability(data: Path, split: str = "all"):
     import lxml.html
 
     pages = []
-    for case in sorted(p for p in data.iterdir() if (p / "source.html.gz").exists()):
+    for case in sorted(p for p in data.iterdir() if (p / "source.html.gz").exists() and in_split(p.name, split)):
         expected = lxml.html.fromstring(gzip.open(case / "expected.html.gz").read()).text_content()
         pages.append((gzip.open(case / "source.html.gz").read().decode("utf-8", "replace"), None, expected))
     return pages
@@ -123,11 +135,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--all", action="store_true", help="also score the trafilatura-eval and Readability sets (one round)")
+    ap.add_argument("--split", choices=("all", "dev", "test"), default="all",
+                    help="dev: the two thirds the curation engine was tuned on; test: the held-out third (see in_split)")
+    ap.add_argument("--losses", type=int, default=10, help="list this many pages where curation loses most to trafilatura")
     args = ap.parse_args()
-    pages = load(args.data)
+    pages = load(args.data, args.split)
     variants = {
         "trafilatura (direct)": direct(bare_trafilatura),
         "curation extract[trafilatura]": operator("trafilatura"),
+        "curation extract[curation]": operator("curation"),
         "resiliparse (direct)": direct(bare_resiliparse),
         "curation extract[resiliparse]": operator("resiliparse"),
         "  ... keep_math=false": operator("resiliparse", keep_math=False),
@@ -165,6 +181,19 @@ def main() -> None:
         return round(ratios[len(ratios) // 2] - 1, 4)
 
     overhead = {eng: median_ratio(f"curation extract[{eng}]", f"{eng} (direct)") for eng in ("trafilatura", "resiliparse")}
+    speedup = {"curation_vs_bare_trafilatura": round(1 / (1 + median_ratio("curation extract[curation]", "trafilatura (direct)")), 2),
+               "curation_vs_bare_resiliparse": round(1 / (1 + median_ratio("curation extract[curation]", "resiliparse (direct)")), 2)}
+    print(f"extract[curation] runs {speedup['curation_vs_bare_trafilatura']}x the docs/CPU-s of bare trafilatura, "
+          f"{speedup['curation_vs_bare_resiliparse']}x bare resiliparse (median of per-round ratios)")
+    losses = [(precision_recall_f1(outputs["trafilatura (direct)"][i], truth)[2] - precision_recall_f1(outputs["curation extract[curation]"][i], truth)[2],
+               i) for i, (_, _, truth) in enumerate(pages)]
+    print(f"pages where extract[curation] loses most F1 to bare trafilatura (chars: curation / trafilatura / truth):")
+    for loss, i in sorted(losses, reverse=True)[:args.losses]:
+        if loss <= 0:
+            break
+        ours, theirs = outputs["curation extract[curation]"][i] or "", outputs["trafilatura (direct)"][i] or ""
+        print(f"  -{loss:.3f}  {pages[i][1][:70]:<70} {len(ours):>6} / {len(theirs):>6} / {len(pages[i][2]):>6}  "
+              f"{'kept too much' if len(ours) > len(theirs) else 'kept too little'}")
 
     for eng, o in overhead.items():
         print(f"overhead of our operator over bare {eng}: {o * 100:+.1f}%  "
@@ -177,16 +206,17 @@ def main() -> None:
           "(math retention costs the rest)")
     extra = {}
     if args.all:
-        extra = score_other_sets(args.data.parent, variants)
-    print(json.dumps({"pages": len(pages), "variants": rows, "overhead": overhead, **extra}))
+        extra = score_other_sets(args.data.parent, variants, args.split)
+    print(json.dumps({"split": args.split, "pages": len(pages), "variants": rows, "overhead": overhead,
+                      "speedup": speedup, **extra}))
 
 
-def score_other_sets(root: Path, variants) -> dict:
+def score_other_sets(root: Path, variants, split: str = "all") -> dict:
     """One round on trafilatura-eval (snippet P/R/F1) and the Readability cases (token F1)."""
     out = {}
     for set_name, pages, score in (
-        ("trafilatura_eval", load_trafilatura_eval(root / "trafilatura_eval"), snippet_prf),
-        ("readability", load_readability(root / "mozilla_readability"),
+        ("trafilatura_eval", load_trafilatura_eval(root / "trafilatura_eval", split), snippet_prf),
+        ("readability", load_readability(root / "mozilla_readability", split),
          lambda texts, pages: tuple(sum(x[i] for x in [precision_recall_f1(t, truth) for t, (_, _, truth)
                                                         in zip(texts, pages)]) / len(pages) for i in range(3))),
     ):

@@ -50,8 +50,7 @@ _CONTAINER_NAMES = (
 )
 CONTAINER_SELECTORS = (
     "[itemprop=articleBody]",
-    ",".join(f":is(div,section,article,main)[class*={n} i],:is(div,section,article,main)[id*={n} i]"
-             for n in _CONTAINER_NAMES),
+    ":is(" + ",".join(f"[class*={n} i],[id*={n} i]" for n in _CONTAINER_NAMES) + "):is(div,section,article,main)",
     "article",
     "main,[role=main]",
     "#content,.content,#main,.main,#story,.story,.post,.entry",
@@ -178,7 +177,10 @@ class CurationEngine:
         if container is not body:
             drop_named(container, len(container.text(deep=True)))
             text = _join(keep_blocks(split_blocks(container.text(deep=True))))
-        drop_named(body, len(body.text(deep=True)))
+        whole = len(body.text(deep=True))
+        if len(text) >= MIN_CONTAINER_CHARS and whole <= FALLBACK_RATIO * len(text):
+            return text  # the body's good blocks (a part of its text) cannot be FALLBACK_RATIO times longer
+        drop_named(body, whole)
         fallback = _join(good_blocks(split_blocks(body.text(deep=True))))
         if len(text) < MIN_CONTAINER_CHARS or len(fallback) > FALLBACK_RATIO * len(text):
             return fallback if len(fallback) > len(text) else text
