@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from curation.report import svg
+from curation.report.data import SNIPPET_CHARS
 from curation.report.svg import esc, fmt_num
 from curation.schema import SAMPLED_OUT_REASONS
 
@@ -26,6 +27,8 @@ table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ee
 th{background:#f6f6f6}td.l,th.l{text-align:left}code{font-size:11px;word-break:break-all}
 .cards{display:flex;gap:16px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:10px 16px}
 .card b{display:block;font-size:22px}.muted{color:#777}
+.snip{font-size:11px;max-width:420px;white-space:pre-wrap;overflow-wrap:anywhere;color:#444;border-left:3px solid #e45756;
+padding-left:6px;margin-bottom:4px;max-height:5.5em;overflow:hidden}
 """
 
 
@@ -56,20 +59,34 @@ def _funnel(d: dict) -> str:
     rows, table = [], []
     first_in = next((s["in"] for s in stages.values() if s["in"]), 0)
     sampled_total = 0
+    volume = d.get("volume") or {}
     for name, s in stages.items():
         out = s.get("sampled_out", 0)
         sampled_total += out
         rows.append((name, [s["kept"], s["rejected"] - out, out]))
+        v = volume.get(name) or {}
         table.append([name, s["in"], s["kept"], s["rejected"] - out, out or "", _pct(s["kept"], s["in"]),
-                      _pct(s["kept"], first_in)])
+                      _pct(s["kept"], first_in), v.get("chars", "-"),
+                      "-" if v.get("tokens") is None else v["tokens"]])
     chart = svg.hbars(rows, "documents kept, rejected and sampled out per stage",
                       series=["kept", "rejected by a filter", "sampled out by the mix"],
                       colors=[svg.KEPT, svg.REJECTED, svg.SAMPLED_OUT])
-    tab = _table(["stage", "in", "kept", "rejected", "sampled out", "kept %", "of input"], table)
+    tab = _table(["stage", "in", "kept", "rejected", "sampled out", "kept %", "of input", "characters kept",
+                  "tokens kept"], table)
     reasons = [(f"{st}/{r}", [n]) for st, s in stages.items() for r, n in s["reasons"].items()
                if r not in SAMPLED_OUT_REASONS]
     reasons.sort(key=lambda x: -x[1][0])
     parts = [f'<div class="row"><figure>{chart}</figure>{tab}</div>']
+    parts.append('<p class="meta">Characters kept: the length of the text each stage kept (after line '
+                 'removal and redaction). Tokens are counted from the <code>mix</code> stage on (its '
+                 '<code>tokens</code> column, the trainer\'s tokenizer); <code>mix</code> and '
+                 '<code>tokenize</code> count each distinct document once.</p>')
+    for sf in d.get("split_funnels") or []:
+        srows = [(st, counts) for st, counts in zip(sf["stages"], sf["counts"])]
+        schart = svg.hbars(srows, f"documents kept per stage by {sf['column']}", series=sf["values"])
+        stab = _table(["stage", *sf["values"]], [[st, *c] for st, c in srows])
+        parts.append(f"<h3>Funnel by {esc(sf['column'])} (from the stage that sets it)</h3>"
+                     f'<div class="row"><figure>{schart}</figure>{stab}</div>')
     if sampled_total:
         parts.append(f'<p class="muted">{sampled_total:,} documents were sampled out by the mix '
                      f'(<code>{esc(", ".join(SAMPLED_OUT_REASONS))}</code>: no copy drawn at the target mix, not '
@@ -90,7 +107,7 @@ def _distributions(d: dict) -> str:
     parts = []
     for dist in d["distributions"]:
         chart = svg.histogram(dist["edges"], dist["counts"], f"distribution of {dist['column']}", dist["column"],
-                              log_x=dist["log_x"])
+                              log_x=dist["log_x"], thresholds=dist.get("thresholds"))
         head = ["", *dist["summary"].keys()]
         keys = ["count", "min", "p10", "median", "p90", "max", "mean"]
         rows = [[k, *[dist["summary"][s][k] for s in dist["summary"]]] for k in keys]
@@ -101,6 +118,13 @@ def _distributions(d: dict) -> str:
         chart = svg.hbars(rows, f"kept documents by {cat['column']}")
         tab = _table([cat["column"], "documents", "share"], [[v, n, _pct(n, total)] for v, n in cat["counts"][:25]])
         parts.append(f"<h3>{esc(cat['column'])}</h3><div class=\"row\"><figure>{chart}</figure>{tab}</div>")
+    if any(dist.get("thresholds") for dist in d["distributions"]):
+        parts.insert(0, '<p class="meta">Dashed lines: the cut a filter stage applies to that column '
+                        '(<code>stage.parameter = value</code>, from run.json). Heuristics apply per-domain rules '
+                        '(code and math have their own); the line is the stage\'s default rule.</p>')
+    if d.get("all_zero"):
+        parts.append('<p class="muted">Zero for every document (not drawn): '
+                     + ", ".join(f"<code>{esc(c)}</code>" for c in d["all_zero"]) + ".</p>")
     return "".join(parts)
 
 
@@ -127,8 +151,11 @@ def _reasons(d: dict) -> str:
             continue
         urls = "<br>".join(f"<code>{esc(u)}</code>" for u in r["urls"]) or '<span class="muted">(no url)</span>'
         details = "<br>".join(f"<code>{esc(x)}</code>" for x in r["details"])
-        rows.append([r["stage"], r["reason"], r["count"], _Raw(urls), _Raw(details)])
-    return _table(["stage", "reason", "documents", "example urls (first ids)", "detail"], rows, left={0, 1, 3, 4})
+        snippets = "".join(f'<div class="snip">{esc(t)}{"…" if len(t) >= SNIPPET_CHARS else ""}</div>'
+                           for t in r.get("snippets") or [])
+        rows.append([r["stage"], r["reason"], r["count"], _Raw(urls), _Raw(details), _Raw(snippets)])
+    return _table(["stage", "reason", "documents", "example urls (first ids)", "detail",
+                   f"rejected text (first {SNIPPET_CHARS} characters)"], rows, left={0, 1, 3, 4, 5})
 
 
 def _timing(d: dict) -> str:
@@ -137,7 +164,9 @@ def _timing(d: dict) -> str:
     tab = _table(["stage", "worker s", "docs in", "docs / worker-s"],
                  [[t["stage"], f"{t['worker_seconds']:.2f}", t["docs_in"],
                    fmt_num(t["docs_per_worker_second"]) if t["docs_per_worker_second"] else "-"] for t in d["timing"]])
-    parts = [f'<div class="row"><figure>{chart}</figure>{tab}</div>',
+    total = (f'<p class="meta">Total run time: {_duration(d.get("total_wall_s"))} (wall clock from the first '
+             'step\'s start to the last step\'s end, progress.json).</p>') if d.get("total_wall_s") else ""
+    parts = [total, f'<div class="row"><figure>{chart}</figure>{tab}</div>',
              '<p class="meta">Worker seconds: time spent inside each operator, summed over workers (reading is '
              'counted in the first stage that follows it).</p>']
     if d["wall"]:
@@ -149,6 +178,13 @@ def _timing(d: dict) -> str:
                         fmt_num(w["docs_per_s"]) if w["docs"] else "-"] for label, w in d["wall"].items()])
         parts.append(f'<h3>Wall clock (from progress.json)</h3><div class="row"><figure>{wchart}</figure>{wtab}</div>')
     return "".join(parts)
+
+
+def _duration(s: float | None) -> str:
+    if s is None:
+        return "-"
+    s = int(round(s))
+    return f"{s // 3600}h {s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
 
 
 def render(d: dict) -> str:
@@ -164,7 +200,8 @@ def render(d: dict) -> str:
         ("documents read", fmt_num(first_in)), ("documents kept", fmt_num(d["final_docs"])),
         ("rejected by filters", fmt_num(rejected)), *([("sampled out", fmt_num(sampled))] if sampled else []),
         ("kept share", _pct(d["final_docs"], first_in)),
-        ("shards", fmt_num(d["shards"])), ("state", d["state"] or "-")])
+        ("shards", fmt_num(d["shards"])), ("state", d["state"] or "-"),
+        ("run time", _duration(d.get("total_wall_s")))])
     sections = [
         ("funnel", "Document funnel by stage and reason", _funnel(d)),
         ("distributions", f"Distributions (kept: {esc(d['final_dir'] or '-')}; rejected: every stage)", _distributions(d)),

@@ -116,9 +116,39 @@ def grouped_bars(categories: list[str], series: dict[str, list[float]], label: s
     return _svg(width, height, body, label)
 
 
+def tick_label(v: float) -> str:
+    """Short axis label: 1, 2.5, 0.05, 10k, 1.5M."""
+    a = abs(v)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
+def nice_ticks(lo: float, hi: float, log_x: bool, most: int = 6) -> list[float]:
+    """Round tick values inside [lo, hi]: powers of ten (and 2x, 5x when few) on a log axis,
+    multiples of a 1/2/2.5/5 x 10^k step on a linear one."""
+    if hi <= lo:
+        return [lo]
+    if log_x:
+        a, b = math.ceil(math.log10(max(lo, 1e-12)) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+        ticks = [10.0 ** k for k in range(a, b + 1)]
+        if len(ticks) < 3:
+            ticks = sorted(m * 10.0 ** k for k in range(a - 1, b + 1) for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi)
+        return ticks
+    step = _nice_ceiling((hi - lo) / (most - 1))
+    first = math.ceil(lo / step - 1e-9) * step
+    out, v = [], first
+    while v <= hi + step * 1e-9:
+        out.append(round(v, 12))
+        v += step
+    return out
+
+
 def histogram(edges: list[float], series: dict[str, list[int]], label: str, x_label: str, log_x: bool = False,
-              width: int = 640, height: int = 220) -> str:
-    """Histogram of pre-binned counts; several series are drawn as translucent overlaid bars."""
+              width: int = 640, height: int = 220, thresholds: list[dict] | None = None) -> str:
+    """Histogram of pre-binned counts; several series are drawn as translucent overlaid bars; each
+    threshold ({"stage", "key", "value"}) is a dashed vertical line labelled with its parameter."""
     left, right, top, bottom = 52, 28, 24, 42
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(edges) - 1
@@ -146,11 +176,30 @@ def histogram(edges: list[float], series: dict[str, list[int]], label: str, x_la
             tip = f"{name}: {fmt_num(c)} in [{fmt_num(edges[b])}, {fmt_num(edges[b + 1])})"
             body.append(f'<rect class="bar" x="{left + b * bw:.1f}" y="{top + plot_h - h:.1f}" width="{max(bw - 1, 0.8):.1f}" '
                         f'height="{h:.1f}" fill="{col}" fill-opacity="0.7"><title>{esc(tip)}</title></rect>')
-    for t in range(0, n + 1, max(1, n // 5)):
-        xt = left + t * bw
+    lo, hi = edges[0], edges[-1]
+
+    def xpos(v: float) -> float:
+        if log_x:
+            a, b = math.log10(max(lo, 1e-12)), math.log10(max(hi, 1e-12))
+            f = (math.log10(max(v, 1e-12)) - a) / (b - a) if b > a else 0.0
+        else:
+            f = (v - lo) / (hi - lo) if hi > lo else 0.0
+        return left + plot_w * min(max(f, 0.0), 1.0)
+
+    for v in nice_ticks(lo, hi, log_x):
+        xt = xpos(v)
         body.append(f'<line x1="{xt:.1f}" y1="{top + plot_h}" x2="{xt:.1f}" y2="{top + plot_h + 4}" stroke="#888"/>'
                     f'<text x="{xt:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#555">'
-                    f'{esc(fmt_num(edges[t]))}</text>')
+                    f'{esc(tick_label(v))}</text>')
+    for k, t in enumerate(thresholds or []):
+        xt = xpos(t["value"])
+        name = f"{t['stage']}.{t['key']} = {fmt_num(t['value'])}"
+        anchor = "end" if xt > left + plot_w * 0.6 else "start"
+        dx = -4 if anchor == "end" else 4
+        body.append(f'<line class="threshold" x1="{xt:.1f}" y1="{top}" x2="{xt:.1f}" y2="{top + plot_h}" '
+                    f'stroke="#222" stroke-width="1.5" stroke-dasharray="5,3"><title>{esc(name)}</title></line>'
+                    f'<text x="{xt + dx:.1f}" y="{top + 12 + 13 * k}" text-anchor="{anchor}" fill="#222" '
+                    f'font-size="11">{esc(name)}</text>')
     body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
                 f'{esc(x_label + (" (log scale)" if log_x else ""))}</text>')
     return _svg(width, height, body, label)
