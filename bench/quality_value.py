@@ -43,14 +43,34 @@ def reference_lm_scores(texts: list[str], models: str | None) -> pa.Array:
     return pa.array(rl.ReferenceLM(root / rl.MODEL_DIR).score(texts), pa.float64())
 
 
+def fasttext_reference_scores(texts: list[str], models: str | None) -> pa.Array:
+    """``quality_fasttext_ref``: p(hq) of the fastText classifier trained with the ``reference``
+    recipe (curation/classifiers/quality_fasttext.py), trained into MODELS/quality_fasttext_ref on first use."""
+    from curation.classifiers import models_dir as md
+    from curation.classifiers import quality_fasttext as qf
+
+    root = md.resolve(models)
+    if not (root / "quality_fasttext_ref" / qf.MODEL_FILE).is_file():
+        card = qf.train(root / "ref", qf.QualityFastTextConfig(recipe="reference"))
+        (root / "ref" / qf.MODEL_DIR).rename(root / "quality_fasttext_ref")
+        (root / "ref").rmdir()
+        print(f"trained quality_fasttext_ref: {json.dumps(card['held_out'])}", file=sys.stderr)
+    return pa.array(qf.FastTextQuality(root / "quality_fasttext_ref").score(texts), pa.float64())
+
+
+#: scores this bench computes itself (not columns of the run)
+COMPUTED = {"quality_reflm": reference_lm_scores, "quality_fasttext_ref": fasttext_reference_scores}
+
+
 def pool(run: str, scores: list[str], out: Path, models: str | None = None) -> Path:
     """RUN@quality with its text, domain and the score columns, as one Parquet file."""
     from curation.evaluation import sources
     from curation.evaluation.draw import ArmDocs
 
-    d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(s for s in scores if s != "quality_reflm"))
-    if "quality_reflm" in scores:
-        d.table = d.table.append_column("quality_reflm", reference_lm_scores(d.texts, models))
+    d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(s for s in scores if s not in COMPUTED))
+    for s in scores:
+        if s in COMPUTED:
+            d.table = d.table.append_column(s, COMPUTED[s](d.texts, models))
     missing = [s for s in scores if s not in d.table.column_names]
     if missing:
         sys.exit(f"{run}@quality has no column(s) {', '.join(missing)}")
@@ -63,7 +83,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="runs/sample", help="a run of pipelines/llama3.yaml (default: make curate's)")
     ap.add_argument("--scores", nargs="+", default=["quality"],
-                    help="score columns of RUN@quality, and quality_reflm: the reference LM's (computed here)")
+                    help="score columns of RUN@quality, and (computed here) quality_reflm: the reference LM's, "
+                         "quality_fasttext_ref: fastText with the reference recipe")
     ap.add_argument("--models", default=None, help="models folder for quality_reflm (default: $CURATION_MODELS or models/)")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=200_000)

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from curation.classifiers import fasttext_util
-from curation.classifiers.common import AtomicDir, bundled, ft_line, read_jsonl, write_json
+from curation.classifiers.common import AtomicDir, bundled, ft_line, read_jsonl, without_eval, write_json
 from curation.domains import DOMAINS, UNDETERMINED
 
 MODEL_DIR = "domain_fasttext"
@@ -63,7 +63,7 @@ def _lang_is_english(lang: str | None) -> bool | None:
 
 def train(out_dir: Path, cfg: DomainConfig | None = None, data: str | None = None) -> dict:
     cfg = cfg or DomainConfig()
-    rows = read_jsonl(data or bundled("domain.jsonl.gz"))
+    rows = read_jsonl(data) if data else without_eval(read_jsonl(bundled("domain.jsonl.gz")))
     tr = [r for r in rows if r.get("split", "train") == "train"]
     te = [r for r in rows if r.get("split") == "test"]
     params = cfg.model_dump(exclude={"max_chars"})

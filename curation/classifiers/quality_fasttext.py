@@ -5,6 +5,12 @@ article bodies of the scrapinghub extraction benchmark. Negatives (``lq``): rand
 extraction (the bundled WARC pages, trafilatura's unannotated and evaluation pages, CCNet text).
 A user points it at their own files with ``--positives`` / ``--negatives``.
 
+Recipe ``reference`` (``QualityFastTextConfig.recipe``, issue 24): the positives are the reference
+language model's reference text (``reference_lm.reference_texts``: the ``hq`` rows plus the bundled
+code, math and multilingual prose, so that code, math and non-English prose are not "low quality"
+by construction), the negatives the same random web pages. Either way no row shares a word 13-gram
+with ``curate evaluate``'s default eval suite (``common.without_eval``).
+
 Held-out: one group in five (a group is one article or page), by a seeded hash, never trained on.
 """
 
@@ -17,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from curation.classifiers import fasttext_util
-from curation.classifiers.common import AtomicDir, binary_metrics, bundled, ft_line, is_test, read_jsonl, read_texts, write_json
+from curation.classifiers.common import AtomicDir, binary_metrics, bundled, ft_line, is_test, read_jsonl, read_texts, without_eval, write_json
 
 MODEL_DIR = "quality_fasttext"
 MODEL_FILE = "model.bin"
@@ -37,12 +43,23 @@ class QualityFastTextConfig(BaseModel):
     seed: int = 0
     test_fraction: float = 0.2
     max_chars: int = 4000
+    #: bundled data: "wikipedia" (hq rows vs lq rows) or "reference" (module docstring)
+    recipe: str = "wikipedia"
 
 
-def load_examples(positives: list[str] | None = None, negatives: list[str] | None = None) -> list[dict]:
-    """Rows {id, label, text, group}: the bundled set, or the user's files when given."""
+def load_examples(positives: list[str] | None = None, negatives: list[str] | None = None,
+                  recipe: str = "wikipedia") -> list[dict]:
+    """Rows {id, label, text, group}: the bundled set (``recipe``), or the user's files when given."""
     if not positives and not negatives:
-        return read_jsonl(bundled("quality.jsonl.gz"))
+        rows = without_eval(read_jsonl(bundled("quality.jsonl.gz")))
+        if recipe == "wikipedia":
+            return rows
+        if recipe != "reference":
+            raise ValueError(f"quality_fasttext: unknown recipe {recipe!r} (wikipedia, reference)")
+        from curation.classifiers.reference_lm import reference_texts
+
+        hq = [{"id": r["id"], "label": "hq", "text": r["text"], "group": r["group"]} for r in reference_texts()]
+        return hq + [r for r in rows if r["label"] == "lq"]
     if not (positives and negatives):
         raise ValueError("give both --positives and --negatives (or neither, for the bundled data)")
     rows = []
@@ -55,12 +72,12 @@ def load_examples(positives: list[str] | None = None, negatives: list[str] | Non
 
 def train(out_dir: Path, cfg: QualityFastTextConfig | None = None, positives=None, negatives=None) -> dict:
     cfg = cfg or QualityFastTextConfig()
-    rows = load_examples(positives, negatives)
+    rows = load_examples(positives, negatives, cfg.recipe)
     train_rows = [r for r in rows if not is_test(r["group"], cfg.seed, cfg.test_fraction)]
     test_rows = [r for r in rows if is_test(r["group"], cfg.seed, cfg.test_fraction)]
     t0 = time.perf_counter()
     final = Path(out_dir) / MODEL_DIR
-    params = cfg.model_dump(exclude={"test_fraction", "max_chars"})
+    params = cfg.model_dump(exclude={"test_fraction", "max_chars", "recipe"})
     with AtomicDir(final) as tmp:
         model = fasttext_util.train_supervised(
             [ft_line(r["text"], cfg.max_chars) for r in train_rows], [r["label"] for r in train_rows],
@@ -70,7 +87,7 @@ def train(out_dir: Path, cfg: QualityFastTextConfig | None = None, positives=Non
         labels = np.array([r["label"] == LABEL for r in test_rows])
         card = {
             "model": "fasttext quality (hq vs lq)",
-            "data": "user files" if positives else "bundled curation/data/classifiers/quality.jsonl.gz",
+            "data": "user files" if positives else f"bundled curation/data/classifiers ({cfg.recipe} recipe, eval suite 13-grams excluded)",
             "train": {"hq": sum(r["label"] == "hq" for r in train_rows), "lq": sum(r["label"] == "lq" for r in train_rows)},
             "held_out": binary_metrics(labels, scores),
             "config": cfg.model_dump(),

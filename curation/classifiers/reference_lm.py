@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from curation.classifiers.common import AtomicDir, bundled, is_test, read_jsonl, write_json
+from curation.classifiers.common import AtomicDir, bundled, is_test, read_jsonl, without_eval, write_json
 
 MODEL_DIR = "reference_lm"
 #: domain.jsonl.gz sources that are not reference text (random web pages, the negatives of quality)
@@ -61,14 +61,7 @@ def reference_texts(exclude_eval: bool = True) -> list[dict]:
              for r in read_jsonl(bundled("domain.jsonl.gz"))
              if r["split"] == "train" and r["domain"] != "general" and r["source"] not in NOT_REFERENCE]
     if exclude_eval:
-        from curation.dedup import ngrams as ng  # the one n-gram definition
-        from curation.evaluation.suite import load
-
-        held = ng.ngrams([t for texts in load(None).values() for t in texts])
-        grams, doc = ng.doc_ngrams([r["text"] for r in rows])
-        hit = np.zeros(len(rows), dtype=bool)
-        hit[doc[np.isin(grams, held)]] = True
-        rows = [r for r, h in zip(rows, hit) if not h]
+        rows = without_eval(rows)
     return rows
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from curation.classifiers.common import AtomicDir, auc, bundled, is_test, read_jsonl, write_json
+from curation.classifiers.common import AtomicDir, auc, bundled, is_test, read_jsonl, without_eval, write_json
 
 MODEL_DIR = "quality_roberta"
 
@@ -147,7 +147,7 @@ def train(out_dir: Path, cfg: RobertaConfigParams | None = None, teacher_labels:
         groups = [f"t{i}" for i in range(len(texts))]
         teacher = f"labels from {teacher_labels}"
     else:
-        rows = read_jsonl(bundled("quality.jsonl.gz"))
+        rows = without_eval(read_jsonl(bundled("quality.jsonl.gz")))
         texts = [r["text"] for r in rows]
         groups = [r["group"] for r in rows]
         ft_dir = Path(fasttext_dir or Path(out_dir) / "quality_fasttext")
