@@ -6,7 +6,7 @@ extraction (the bundled WARC pages, trafilatura's unannotated and evaluation pag
 A user points it at their own files with ``--positives`` / ``--negatives``.
 
 Recipe ``reference`` (``QualityFastTextConfig.recipe``, issue 24): the positives are the reference
-language model's reference text (``reference_lm.reference_texts``: the ``hq`` rows plus the bundled
+language model's reference text (``reference_text.reference_texts``: the ``hq`` rows plus the bundled
 code, math and multilingual prose, so that code, math and non-English prose are not "low quality"
 by construction), the negatives the same random web pages. Either way no row shares a word 13-gram
 with ``curate evaluate``'s default eval suite (``common.without_eval``).
@@ -56,7 +56,7 @@ def load_examples(positives: list[str] | None = None, negatives: list[str] | Non
             return rows
         if recipe != "reference":
             raise ValueError(f"quality_fasttext: unknown recipe {recipe!r} (wikipedia, reference)")
-        from curation.classifiers.reference_lm import reference_texts
+        from curation.classifiers.reference_text import reference_texts
 
         hq = [{"id": r["id"], "label": "hq", "text": r["text"], "group": r["group"]} for r in reference_texts()]
         return hq + [r for r in rows if r["label"] == "lq"]

@@ -29,13 +29,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from curation.classifiers.common import AtomicDir, bundled, is_test, read_jsonl, without_eval, write_json
+from curation.classifiers.common import AtomicDir, is_test, write_json
+from curation.classifiers.reference_text import NOT_REFERENCE, reference_texts  # noqa: F401 (the text it is trained on)
 
 MODEL_DIR = "reference_lm"
-#: domain.jsonl.gz sources that are not reference text (random web pages, the negatives of quality)
-NOT_REFERENCE = ("web text",)
-
-
 class ReferenceLMConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     #: the trainer's model shape; tiny (64 wide, 2 layers) scores a document in milliseconds on a CPU
@@ -51,18 +48,6 @@ class ReferenceLMConfig(BaseModel):
     test_fraction: float = 0.2
     #: tokens of each document's head that are scored (as the quality stage's scorer)
     max_tokens: int = 256
-
-
-def reference_texts(exclude_eval: bool = True) -> list[dict]:
-    """Rows {id, text, group, domain} of the bundled reference text (module docstring)."""
-    rows = [{"id": r["id"], "text": r["text"], "group": r["group"], "domain": "general"}
-            for r in read_jsonl(bundled("quality.jsonl.gz")) if r["label"] == "hq"]
-    rows += [{"id": r["id"], "text": r["text"], "group": r["group"], "domain": r["domain"]}
-             for r in read_jsonl(bundled("domain.jsonl.gz"))
-             if r["split"] == "train" and r["domain"] != "general" and r["source"] not in NOT_REFERENCE]
-    if exclude_eval:
-        rows = without_eval(rows)
-    return rows
 
 
 def _pack(tok, texts: list[str], seq_len: int) -> tuple[np.ndarray, np.ndarray]:
