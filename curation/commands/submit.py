@@ -206,7 +206,6 @@ def main(args) -> int:
     from curation.cli import UserError
 
     entry, runtime_env, jm = prepare(args)
-    print(jm.note, file=sys.stderr, flush=True)
     address = resolve_address(args.address)
     enable_token_auth_if_available()
     from ray.exceptions import AuthenticationError
@@ -225,7 +224,7 @@ def main(args) -> int:
         if "401" in msg or "403" in msg or "nauthorized" in msg:
             msg += f"; {token_help}"
         raise UserError(f"could not submit to {address}: {msg}") from None
-    print(f"submitted job {job_id} to {address}\n  entrypoint: {entry}\n"
+    print(f"submitted job {job_id} to {address}\n  entrypoint: {entry}\n  {jm.note}\n"
           f"  follow:     ray job logs -f --address {address} {job_id}\n"
           f"  progress:   curate status {args.output}", file=sys.stderr, flush=True)
     if args.no_wait:
