@@ -406,6 +406,26 @@ def _epoch_caps(pool: ArmDocs, doms: list[str], tok, need_tokens: int) -> dict[s
     return caps
 
 
+def _verify(o: Options, pool, out: dict, arms: dict, tok, cfg, sched, evals, n_seqs: int, log) -> dict:
+    """Train the recommended mix once per seed, as the candidates were, before it is written: its
+    measured bpb next to the prediction and to the best candidate's."""
+    target = {k: v for k, v in out["recommended"]["target"].items() if v > 0}
+    bpb = {e: [] for e in evals}
+    for seed in range(o.seeds):
+        d = draw(pool, tok, seed, n_seqs, o.seq_len, shares=target)
+        scores, _ = _train_and_score(f"recommended seed {seed}", d, tok, cfg, sched, seed, evals, o, log)
+        for e, v in scores.items():
+            bpb[e].append(v)
+    mean = {e: _mean(v) for e, v in bpb.items()}
+    best = min(arms, key=lambda n: arms[n]["mean_bpb"])
+    res = {"bpb": bpb, "bpb_mean": mean, "mean_bpb": _mean(list(mean.values())), "best_candidate": best,
+           "best_candidate_mean_bpb": arms[best]["mean_bpb"]}
+    res["beats_best_candidate"] = bool(res["mean_bpb"] < res["best_candidate_mean_bpb"])
+    log(f"recommended mix trained: mean bpb {res['mean_bpb']:.4f} (predicted "
+        f"{out['recommended']['predicted_mean_bpb']:.4f}; best candidate {best} {res['best_candidate_mean_bpb']:.4f})")
+    return res
+
+
 def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
     run = RunLayout(o.mix_run) if o.mix_run else next((s.run for s in srcs.values() if s.run is not None), None)
     if run is None:
@@ -445,6 +465,12 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
     out = ms.search(doms, cands, losses, caps=caps)
     out["run"] = run.uri
     out["epoch_caps"] = caps
+    out["verified"] = _verify(o, pool, out, arms, tok, cfg, sched, evals, n_seqs, log)
+    if not out["verified"]["beats_best_candidate"]:
+        msg = (f"mix search: the recommended mix trained to mean bpb {out['verified']['mean_bpb']:.4f}, not below the "
+               f"best candidate's {out['verified']['best_candidate_mean_bpb']:.4f} ({out['verified']['best_candidate']})")
+        result["warnings"].append(msg)
+        log("WARNING " + msg)
     head = f"# curate evaluate mix search over {len(cands)} mixes of {run.uri}; paste under the mix stage\n"
     if out["poor_fit"]:
         msg = (f"mix search: poor fit (leave-one-out R^2 below {ms.POOR_FIT_R2}) for "

@@ -83,6 +83,12 @@ def test_mix_search_end_to_end_writes_a_pipeline_target(eval_run, eval_files, tm
     text = (tmp_path / "out" / "recommended_mix.yaml").read_text()
     assert bool(mx["poor_fit"]) == ("# WARNING: mix search: poor fit" in text) == any("poor fit" in w for w in res["warnings"])
     assert set(mx["epoch_caps"]) == {"general", "math", "code"}
+    # the recommendation was trained once before it was written, and compared with the best candidate
+    v = mx["verified"]
+    assert set(v["bpb_mean"]) == {"prose", "code"} and all(math.isfinite(x) for x in v["bpb_mean"].values())
+    assert v["best_candidate"] in res["arms"]
+    assert v["beats_best_candidate"] == (v["mean_bpb"] < v["best_candidate_mean_bpb"])
+    assert v["beats_best_candidate"] or any("not below the best candidate" in w for w in res["warnings"])
 
 
 TARGET = {"general": 0.5, "math": 0.25, "code": 0.17, "multilingual": 0.08}
