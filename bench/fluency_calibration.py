@@ -6,10 +6,16 @@ that same text (a different generator from tests/quality/junk_corpus.py, on purp
 
   real:  WikiText-2 test articles, Article Extraction Benchmark news bodies, CCNet documents,
          GSM8K train worked answers (problems 1000-1999), every UDHR translation over 1,500
-         characters, Python source of installed packages (click, idna: BSD-3-Clause);
+         characters, Python source of installed packages (click, idna: BSD-3-Clause), and the web
+         pages of ../shared/data as the pipeline's extract stage reads them (AEB pages, trafilatura's
+         evaluation pages, Readability's test pages, trafilatura's unannotated pages);
   junk:  random letter strings, word salad (unigram draws from WikiText + news), the same articles
          shuffled, order-1 and order-2 word Markov chains over WikiText + news, UDHR and news whose
-         UTF-8 was decoded as cp1252 / Latin-1.
+         UTF-8 was decoded as cp1252 / Latin-1; and the junk kinds of tests/quality/junk_corpus.py
+         (seed 1, 60 pages a kind: not the seed the tests use), extracted like the web pages.
+
+"real articles kept" in the last line: the share of the real prose sets (not code, math, UDHR) that
+heuristics and fluency both keep; "junk removed": the share of junk pages either removes.
 
 Prints per set the 2nd/50th/98th percentiles of each signal and the share each pipeline stage keeps;
 the last line is one JSON object. Usage:
@@ -38,6 +44,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from curation.io.charset import decode_page  # noqa: E402
+from curation.operators.extract import Extract  # noqa: E402
 from curation.operators.fluency import Fluency  # noqa: E402
 from curation.operators.heuristics import Heuristics  # noqa: E402
 from curation.operators.language import Language  # noqa: E402
@@ -64,6 +72,42 @@ def real_sets(shared: Path) -> dict[str, list[str]]:
                 code.append(text[:20000])
     out["code"] = code
     return out
+
+
+def web_sets(shared: Path) -> dict[str, list[str]]:
+    """The real web pages of ../shared/data, decoded and extracted as the pipeline does."""
+    ex = Extract({})
+    ex.setup()
+
+    def text(path: Path, url=None) -> str | None:
+        return ex.extract_one(decode_page(gzip.open(path, "rb").read())[0], url)[0]
+
+    h = shared / "html_extraction"
+    gt = json.load(open(h / "scrapinghub_aeb/ground-truth.json"))
+    ev = json.load(open(h / "trafilatura_eval/evaldata.json"))
+    out = {"aeb_pages": [text(h / f"scrapinghub_aeb/html/{k}.html.gz", v["url"]) for k, v in gt.items()],
+           "trafilatura_pages": [text(h / "trafilatura_eval/html" / (v["file"] + ".gz"), u) for u, v in ev.items()],
+           "readability_pages": [text(d / "source.html.gz") for d in sorted((h / "mozilla_readability").iterdir())
+                                 if d.is_dir()],
+           "unannotated_pages": [text(p) for p in sorted((shared / "raw_web/trafilatura_unannotated_pages").glob("*.gz"))]}
+    return {k: [t for t in v if t] for k, v in out.items()}
+
+
+def junk_corpus_sets(per_kind: int = 60, seed: int = 1) -> dict[str, list[str]]:
+    """The junk kinds of tests/quality/junk_corpus.py (a seed the tests do not use), extracted."""
+    sys.path.insert(0, str(ROOT / "tests" / "quality"))
+    import junk_corpus
+
+    ex = Extract({})
+    ex.setup()
+    docs, _ = junk_corpus.generate(per_kind, seed, kinds=junk_corpus.JUNK_KINDS)
+    out: dict[str, list[str]] = collections.defaultdict(list)
+    for d in docs:
+        t = (d.body.decode("utf-8") if d.ctype.startswith("text/plain")
+             else ex.extract_one(decode_page(d.body, "utf-8")[0], d.url)[0])
+        if t:
+            out[f"tq_{d.kind}"].append(t)
+    return dict(out)
 
 
 def junk_sets(real: dict[str, list[str]], seed: int = 0) -> dict[str, list[str]]:
@@ -106,6 +150,9 @@ def pipeline_ops():
     return ready(Language(stages["language"])), ready(Heuristics(stages["heuristics"])), ready(Fluency(stages["fluency"]))
 
 
+FLUENCY_REASONS = {"random_tokens", "unknown_words", "word_salad", "incoherent", "mojibake"}
+
+
 def domain_of(name: str, lang: str) -> str:
     if name == "code":
         return "code"
@@ -117,13 +164,23 @@ def domain_of(name: str, lang: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--fluency", action="append", default=[], metavar="PARAM=VALUE",
+                    help="override a fluency parameter (e.g. the rule before issue 23: "
+                         "incoherent_unique_prefix_frac=0.65 max_content_recurrence=1)")
     args = ap.parse_args()
     real = real_sets(Path(args.shared))
-    sets = {**real, **junk_sets(real)}
+    web = web_sets(Path(args.shared))
+    tq = junk_corpus_sets()
+    sets = {**real, **web, **junk_sets(real), **tq}
+    articles = ["wikitext", "news", "ccnet", *web]
+    junk = [k for k in sets if k not in real and k not in web]
     lang_op, heur, flu = pipeline_ops()
+    if args.fluency:
+        flu = Fluency({**flu.params.model_dump(), **{k: yaml.safe_load(v) for k, v in
+                                                      (a.split("=", 1) for a in args.fluency)}})
     summary = {}
     signals = ("known_word_frac", "pair_excess", "pair_recurrence", "unique_word_frac", "unique_prefix_frac",
-               "mojibake_rate")
+               "content_recurrence", "mojibake_rate")
     print(f"{'set':18s} {'n':>4s}  " + "  ".join(f"{s:>22s}" for s in signals) + "   lang  heur  flu  reasons")
     t_heur = t_flu = 0.0
     docs_timed = 0
@@ -153,6 +210,17 @@ def main() -> None:
                          "kept_after_fluency": round(f.kept.num_rows / len(docs), 4), "und": und,
                          "reasons": dict(reasons)}
     print("(signal columns: 2nd / 50th / 98th percentile; lang: documents whose language is und)")
+    n_art = sum(summary[k]["n"] for k in articles)
+    kept_art = sum(round(summary[k]["kept_after_fluency"] * summary[k]["n"]) for k in articles)
+    n_junk = sum(summary[k]["n"] for k in junk)
+    left_junk = sum(round(summary[k]["kept_after_fluency"] * summary[k]["n"]) for k in junk)
+    flu_lost = sum(sum(v for r, v in summary[k]["reasons"].items() if r in FLUENCY_REASONS) for k in articles)
+    print(f"real articles kept by heuristics + fluency: {kept_art}/{n_art} = {kept_art / n_art:.1%} "
+          f"(fluency's own rejections: {flu_lost}); junk removed: {n_junk - left_junk}/{n_junk} = "
+          f"{1 - left_junk / n_junk:.1%}")
+    summary["real_articles_kept"] = round(kept_art / n_art, 4)
+    summary["real_articles_rejected_by_fluency"] = flu_lost
+    summary["junk_removed"] = round(1 - left_junk / n_junk, 4)
     print(f"CPU per document on this machine: heuristics {1000 * t_heur / docs_timed:.2f} ms, "
           f"fluency {1000 * t_flu / docs_timed:.2f} ms")
     summary["ms_per_doc"] = {"heuristics": round(1000 * t_heur / docs_timed, 3),

@@ -42,7 +42,8 @@ def register(sub) -> None:
     s.add_argument("--anneal-fraction", type=float, default=0.3,
                    help="share of candidate tokens in an annealing run (default: 0.3, Llama 3 Section 3.1.3)")
     s.add_argument("--mix-grid", type=int, default=None, metavar="K",
-                   help="mix search: the run's target plus K-1 random mixes of its domains")
+                   help="mix search: the run's target plus K-1 mixes of its domains, half around the target, half random, "
+                        "none past the epoch cap; a poor fit (leave-one-out R^2 < 0.5) is a warning")
     s.add_argument("--mix-candidates", default=None, metavar="FILE",
                    help="mix search over the mixes of a YAML/JSON file (a list of {domain: weight})")
     s.add_argument("--mix-run", default=None, metavar="RUN", help="run whose documents a mix search resamples "

@@ -349,6 +349,55 @@ def _compare(o: Options, docs, tok, cfg, sched, evals, result, log) -> None:
     result["comparison"] = _comparison(arms, list(evals))
 
 
+#: passes over a domain's tokens a candidate mix may ask for (pipelines/llama3.yaml's mix.max_epochs)
+MIX_MAX_EPOCHS = 4.0
+#: characters of each domain encoded to measure its bytes per token
+CAP_SAMPLE_CHARS = 200_000
+
+
+def _epoch_caps(pool: ArmDocs, doms: list[str], tok, need_tokens: int) -> dict[str, float]:
+    """Per domain: the largest share of ``need_tokens`` its documents fill in MIX_MAX_EPOCHS passes
+    (tokens estimated from its bytes and the bytes per token of a sample of its text)."""
+    from curation.evaluation.draw import _encode
+
+    dom = pool.domains()
+    caps = {}
+    for d in doms:
+        rows = np.flatnonzero(dom == d)
+        texts = [pool.texts[i] for i in rows]
+        nbytes = sum(len(t.encode("utf-8")) for t in texts)
+        sample, n = [], 0
+        for t in texts:
+            if n >= CAP_SAMPLE_CHARS:
+                break
+            sample.append(t)
+            n += len(t)
+        s_bytes = sum(len(t.encode("utf-8")) for t in sample)
+        s_tokens = sum(len(ids) for ids in _encode(tok, sample)) or 1
+        caps[d] = min(1.0, nbytes * s_tokens / max(s_bytes, 1) * MIX_MAX_EPOCHS / need_tokens)
+    return caps
+
+
+def _verify(o: Options, pool, out: dict, arms: dict, tok, cfg, sched, evals, n_seqs: int, log) -> dict:
+    """Train the recommended mix once per seed, as the candidates were, before it is written: its
+    measured bpb next to the prediction and to the best candidate's."""
+    target = {k: v for k, v in out["recommended"]["target"].items() if v > 0}
+    bpb = {e: [] for e in evals}
+    for seed in range(o.seeds):
+        d = draw(pool, tok, seed, n_seqs, o.seq_len, shares=target)
+        scores, _ = _train_and_score(f"recommended seed {seed}", d, tok, cfg, sched, seed, evals, o, log)
+        for e, v in scores.items():
+            bpb[e].append(v)
+    mean = {e: _mean(v) for e, v in bpb.items()}
+    best = min(arms, key=lambda n: arms[n]["mean_bpb"])
+    res = {"bpb": bpb, "bpb_mean": mean, "mean_bpb": _mean(list(mean.values())), "best_candidate": best,
+           "best_candidate_mean_bpb": arms[best]["mean_bpb"]}
+    res["beats_best_candidate"] = bool(res["mean_bpb"] < res["best_candidate_mean_bpb"])
+    log(f"recommended mix trained: mean bpb {res['mean_bpb']:.4f} (predicted "
+        f"{out['recommended']['predicted_mean_bpb']:.4f}; best candidate {best} {res['best_candidate_mean_bpb']:.4f})")
+    return res
+
+
 def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
     run = RunLayout(o.mix_run) if o.mix_run else next((s.run for s in srcs.values() if s.run is not None), None)
     if run is None:
@@ -360,8 +409,11 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
         unknown = sorted({d for c in cands for d in c} - set(doms))
         if unknown:
             raise ValueError(f"{o.mix_candidates}: domains not in the run: {', '.join(unknown)}")
+    caps = _epoch_caps(pool, doms, tok, sched.steps * o.batch * (o.seq_len + 1))
+    if o.mix_candidates:
+        cands = [ms.cap(c, caps) for c in cands]
     else:
-        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run))
+        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run), caps=caps)
     log(f"mix search over {len(cands)} mixes of {run.uri} ({', '.join(doms)}), {o.seeds} seed(s) each")
     n_seqs = sched.steps * o.batch
     losses = {e: [] for e in evals}
@@ -382,9 +434,23 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
             losses[e].append(rec["bpb_mean"][e])
         arms[name] = rec
     result["arms"] = arms
-    out = ms.search(doms, cands, losses)
+    out = ms.search(doms, cands, losses, caps=caps)
     out["run"] = run.uri
-    (Path(o.out) / "recommended_mix.yaml").write_text(
-        f"# curate evaluate mix search over {len(cands)} mixes of {run.uri}; paste under the mix stage\n{out['yaml']}\n")
+    out["epoch_caps"] = caps
+    out["verified"] = _verify(o, pool, out, arms, tok, cfg, sched, evals, n_seqs, log)
+    if not out["verified"]["beats_best_candidate"]:
+        msg = (f"mix search: the recommended mix trained to mean bpb {out['verified']['mean_bpb']:.4f}, not below the "
+               f"best candidate's {out['verified']['best_candidate_mean_bpb']:.4f} ({out['verified']['best_candidate']})")
+        result["warnings"].append(msg)
+        log("WARNING " + msg)
+    head = f"# curate evaluate mix search over {len(cands)} mixes of {run.uri}; paste under the mix stage\n"
+    if out["poor_fit"]:
+        msg = (f"mix search: poor fit (leave-one-out R^2 below {ms.POOR_FIT_R2}) for "
+               + ", ".join(f"{e} {out['fit'][e]['loo_r2']}" for e in out["poor_fit"])
+               + ": the recommended mix is not to be trusted; use more candidates (--mix-grid), seeds or --tokens")
+        result["warnings"].append(msg)
+        log("WARNING " + msg)
+        head += f"# WARNING: {msg}\n"
+    (Path(o.out) / "recommended_mix.yaml").write_text(head + out["yaml"] + "\n")
     log(f"recommended mix: {out['yaml']} (predicted mean bpb {out['recommended']['predicted_mean_bpb']:.4f})")
     return out

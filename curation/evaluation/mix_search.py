@@ -2,8 +2,11 @@
 of each eval set's loss on the mix weights, and the mix that minimises the predicted average.
 
 * Candidates: a file (YAML or JSON: a list of ``{domain: weight}``, or ``{"candidates": [...]}``)
-  or ``--mix-grid K``: the run's own target plus ``K - 1`` mixes drawn from a flat Dirichlet over
-  the run's domains (RegMix samples its candidates from a Dirichlet too), seeded.
+  or ``--mix-grid K``: the run's own target, then ``K - 1`` seeded Dirichlet draws, half of them
+  around the target (concentration ``NEAR_CONCENTRATION``: where a fit is needed most) and half
+  flat over the run's domains (RegMix samples its candidates from a Dirichlet too).
+* Epoch cap (:func:`cap`): no candidate asks a domain for more than ``max_epochs`` passes over
+  its tokens; a capped domain's excess goes to the others in proportion.
 * Fit, per eval set: ridge regression of bits per byte on the features ``w_d``, ``w_d**2`` and
   ``log(w_d + EPS)`` of every domain ``d``. RegMix fits a linear model (or LightGBM) on the raw
   weights; a model linear in ``w`` alone has its minimum on a corner of the simplex (a one-domain
@@ -25,19 +28,55 @@ EPS = 0.01  # floor inside the log: a weight of 0 is as bad as 1%, not infinitel
 RIDGE = 1e-3  # L2 penalty on standardized features (small: the fit is nearly least squares)
 SIMULATED = 100_000  # simulated mixes searched (RegMix simulates 1M for its 5 seeds x 64 domains)
 TOP_K = 100  # RegMix averages its top-100 predicted mixes
+#: Dirichlet concentration of the draws around the target: alpha = NEAR_CONCENTRATION x target
+#: (+ 0.5 so an absent domain can appear); at 20 a 0.25 share varies by about +-0.09 (one sd)
+NEAR_CONCENTRATION = 20.0
+#: leave-one-out R^2 below this (or not measurable) is a poor fit: the recommendation is written
+#: with a warning (issue 23: R^2 of -0.42 / 0.15 / 0.39 was written silently)
+POOR_FIT_R2 = 0.5
 
 
-def grid(domains: list[str], k: int, seed: int = 0, include: dict[str, float] | None = None) -> list[dict[str, float]]:
-    """``k`` candidate mixes: ``include`` (the run's target) first, then flat-Dirichlet draws."""
+def cap(mix: dict[str, float], caps: dict[str, float] | None) -> dict[str, float]:
+    """``mix`` with no domain above its cap (the largest share its tokens can fill at the epoch
+    limit); what a capped domain loses goes to the uncapped ones in proportion. ValueError when the
+    caps sum below 1 (too little data for any mix)."""
+    if not caps:
+        return mix
+    if sum(min(caps.get(d, 1.0), 1.0) for d in mix) < 1.0 - 1e-9:
+        raise ValueError("the run's domains hold too few tokens for the training budget at the epoch cap: "
+                         + ", ".join(f"{d} at most {caps.get(d, 1.0):.3f}" for d in mix) + " (use fewer --tokens)")
+    out = dict(mix)
+    for _ in range(len(out) + 1):
+        over = {d for d, w in out.items() if w > caps.get(d, 1.0) + 1e-12}
+        if not over:
+            break
+        excess = sum(out[d] - caps[d] for d in over)
+        for d in over:
+            out[d] = caps[d]
+        free = {d: w for d, w in out.items() if w < caps.get(d, 1.0) - 1e-12}
+        tot = sum(free.values())
+        for d, w in free.items():
+            out[d] = w + excess * (w / tot if tot > 0 else 1.0 / len(free))
+    return out
+
+
+def grid(domains: list[str], k: int, seed: int = 0, include: dict[str, float] | None = None,
+         caps: dict[str, float] | None = None) -> list[dict[str, float]]:
+    """``k`` candidate mixes: ``include`` (the run's target) first, then Dirichlet draws alternately
+    around it and flat (all flat without ``include``); every mix within ``caps`` (:func:`cap`)."""
     rng = np.random.default_rng(seed)
     out = []
+    centre = None
     if include:
         tot = sum(include.get(d, 0.0) for d in domains) or 1.0
-        out.append({d: include.get(d, 0.0) / tot for d in domains})
+        centre = np.array([include.get(d, 0.0) / tot for d in domains])
+        out.append({d: float(x) for d, x in zip(domains, centre)})
     while len(out) < k:
-        w = rng.dirichlet(np.ones(len(domains)))
+        near = centre is not None and len(out) % 2 == 1
+        alpha = NEAR_CONCENTRATION * centre + 0.5 if near else np.ones(len(domains))
+        w = rng.dirichlet(alpha)
         out.append({d: float(x) for d, x in zip(domains, w)})
-    return out
+    return [cap(m, caps) for m in out]
 
 
 def load_candidates(path: str | Path) -> list[dict[str, float]]:
@@ -91,7 +130,8 @@ def _loo_r2(W: np.ndarray, y: np.ndarray) -> float | None:
     return 1.0 - float(((y - pred) ** 2).sum()) / ss if ss > 0 else None
 
 
-def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, list[float]], seed: int = 0) -> dict:
+def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, list[float]], seed: int = 0,
+           caps: dict[str, float] | None = None) -> dict:
     """Fit every eval set, then the mix minimising the predicted mean over eval sets.
 
     ``losses[eval][i]`` is the bpb of candidate ``mixes[i]`` (mean over seeds)."""
@@ -99,6 +139,9 @@ def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, 
     fits = {e: Fit(W, np.asarray(v, float)) for e, v in losses.items()}
     rng = np.random.default_rng(seed)
     S = np.concatenate([rng.dirichlet(np.ones(len(domains)), SIMULATED), W])
+    if caps:  # only mixes the data can fill at the epoch cap
+        limit = np.array([caps.get(d, 1.0) for d in domains]) + 1e-9
+        S = S[(S <= limit).all(1)]
     pred = np.mean([f.predict(S) for f in fits.values()], axis=0)
     top = np.argsort(pred)[:TOP_K]
     best = S[top].mean(0)
@@ -106,10 +149,12 @@ def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, 
     best[np.argmax(best)] += round(1.0 - float(best.sum()), 3)  # exact sum of 1 after rounding
     target = {d: float(round(x, 3)) for d, x in zip(domains, best)}
     bw = np.array([[target[d] for d in domains]])
+    loo = {e: _loo_r2(W, np.asarray(losses[e], float)) for e in losses}
     return {
+        "poor_fit": sorted(e for e, r in loo.items() if r is None or r < POOR_FIT_R2),
         "domains": domains,
         "candidates": [{"mix": m, "bpb": {e: float(v[i]) for e, v in losses.items()}} for i, m in enumerate(mixes)],
-        "fit": {e: {"loo_r2": _loo_r2(W, np.asarray(losses[e], float)),
+        "fit": {e: {"loo_r2": loo[e],
                     "predicted": [float(x) for x in fits[e].predict(W)]} for e in losses},
         "recommended": {"target": target,
                         "predicted_bpb": {e: float(f.predict(bw)[0]) for e, f in fits.items()},

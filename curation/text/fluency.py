@@ -19,6 +19,13 @@ Four per-document measures, each computed for a whole batch at once from the wor
 * :func:`unique_word_frac` - distinct words / words over the first ``ttr_words`` words (the
   type-token ratio). Every language reuses its function words (Zipf's law); strings of random
   tokens do not.
+* :func:`content_recurrence` - the share of a document's content words (words of at least
+  ``min_chars`` characters, cut to ``prefix_chars``, among its first ``limit`` words) that repeat
+  an earlier one. A text about something names that thing again ("dough", "starter", a person, a
+  place); a Markov chain or word salad over a large source drifts from topic to topic, so its long
+  words rarely come back. Measured on 300 words: real articles 0.05-0.15 at the 2nd percentile and
+  0.24-0.37 at the median, Markov chains 0.055 at the median (bench/fluency_calibration.py). NaN with
+  fewer than ``min_count`` content words.
 * :func:`mojibake_rate` - ftfy's ``badness`` (Speer, ftfy: character sequences that almost only
   occur in text decoded with the wrong codec, such as ``Ã©``) and U+FFFD replacement characters,
   per 1,000 characters.
@@ -189,6 +196,30 @@ def pair_excess(words: pa.Array, offsets: np.ndarray, max_words: int = 1000, shu
     # with fewer than ``min_expected`` repeated pairs expected by chance the ratio is noise (a short
     # text of rare words): not measured
     return np.where(expected >= min_expected, ratio, np.nan)
+
+
+def content_recurrence(words: pa.Array, offsets: np.ndarray, limit: int = 300, min_chars: int = 6,
+                       prefix_chars: int = 5, min_count: int = 10) -> np.ndarray:
+    """Per document: repeated content words / content words over its first ``limit`` words (a
+    content word has at least ``min_chars`` characters and is compared on its first ``prefix_chars``);
+    NaN with fewer than ``min_count`` content words."""
+    n = len(offsets) - 1
+    out = np.full(n, np.nan)
+    if not len(words):
+        return out
+    doc_of = np.repeat(np.arange(n), np.diff(offsets))
+    pos = np.arange(len(doc_of)) - offsets[:-1][doc_of]
+    keep = (pos < limit) & (_np(pc.utf8_length(words)) >= min_chars)
+    if not keep.any():
+        return out
+    heads = prefixes(words.filter(pa.array(keep)), prefix_chars)
+    ids = _np(pc.dictionary_encode(heads).indices).astype(np.int64)
+    doc = doc_of[keep]
+    total = np.bincount(doc, minlength=n)
+    rep = _repeats(ids, doc, n)
+    ok = total >= min_count
+    out[ok] = rep[ok] / total[ok]
+    return out
 
 
 def unique_word_frac(words: pa.Array, offsets: np.ndarray, ttr_words: int = 300) -> np.ndarray:

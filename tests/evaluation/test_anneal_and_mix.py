@@ -79,3 +79,50 @@ def test_mix_search_end_to_end_writes_a_pipeline_target(eval_run, eval_files, tm
     params = MixParams(target=snippet["target"])  # what pipelines/*.yaml accepts as mix.target
     assert set(params.target) == {"general", "math", "code"}
     assert sum(snippet["target"].values()) == pytest.approx(1.0, abs=1e-6)
+    # a poor fit is said, in the result and in the file (1,024 tokens and 4 mixes: a poor fit here)
+    text = (tmp_path / "out" / "recommended_mix.yaml").read_text()
+    assert bool(mx["poor_fit"]) == ("# WARNING: mix search: poor fit" in text) == any("poor fit" in w for w in res["warnings"])
+    assert set(mx["epoch_caps"]) == {"general", "math", "code"}
+    # the recommendation was trained once before it was written, and compared with the best candidate
+    v = mx["verified"]
+    assert set(v["bpb_mean"]) == {"prose", "code"} and all(math.isfinite(x) for x in v["bpb_mean"].values())
+    assert v["best_candidate"] in res["arms"]
+    assert v["beats_best_candidate"] == (v["mean_bpb"] < v["best_candidate_mean_bpb"])
+    assert v["beats_best_candidate"] or any("not below the best candidate" in w for w in res["warnings"])
+
+
+TARGET = {"general": 0.5, "math": 0.25, "code": 0.17, "multilingual": 0.08}
+
+
+def test_grid_draws_around_the_target_as_well_as_flat():
+    domains = sorted(TARGET)
+    cands = ms.grid(domains, 21, seed=0, include=TARGET)
+    t = np.array([TARGET[d] for d in domains])
+    dist = [np.abs(np.array([c[d] for d in domains]) - t).sum() for c in cands]
+    near, flat = dist[1::2], dist[2::2]
+    assert dist[0] == pytest.approx(0.0)
+    assert np.median(near) < 0.5 * np.median(flat), (near, flat)
+
+
+def test_candidates_never_ask_for_more_epochs_than_the_data_allows():
+    domains = sorted(TARGET)
+    caps = {"code": 0.05, "general": 1.0, "math": 0.3, "multilingual": 1.0}
+    for c in ms.grid(domains, 30, seed=1, include=TARGET, caps=caps):
+        assert sum(c.values()) == pytest.approx(1.0)
+        assert all(c[d] <= caps[d] + 1e-9 for d in domains), c
+    capped = ms.cap({"code": 0.5, "general": 0.3, "math": 0.2}, {"code": 0.1})
+    assert capped["code"] == pytest.approx(0.1)
+    assert capped["general"] / capped["math"] == pytest.approx(1.5)  # the excess shared in proportion
+    with pytest.raises(ValueError, match="too few tokens"):
+        ms.cap({"code": 0.5, "math": 0.5}, {"code": 0.3, "math": 0.3})
+
+
+def test_search_respects_the_caps_and_flags_a_poor_fit():
+    domains = ["code", "general", "math"]
+    cands = ms.grid(domains, 12, seed=3)
+    good = ms.search(domains, cands, _planted(domains, cands, np.array((0.5, 0.3, 0.2))), caps={"code": 0.2})
+    assert good["recommended"]["target"]["code"] <= 0.2 + 1e-3 and good["poor_fit"] == []
+    rng = np.random.default_rng(0)
+    noise = {"a": list(1 + rng.normal(0, 0.01, len(cands))), "b": list(1 + rng.normal(0, 0.01, len(cands)))}
+    bad = ms.search(domains, cands, noise)
+    assert bad["poor_fit"] == ["a", "b"], bad["fit"]

@@ -149,3 +149,51 @@ def test_pair_excess_separates_text_from_its_shuffle(prose):
     w, off = split_words_column(pa.array(shuffled))
     fake = fluency.pair_excess(w, off)
     assert np.nanmedian(real) > 2.0 > 1.3 > np.nanmedian(fake)
+
+
+#: hand-written for this test (issue 23: a 300-word article on sourdough was rejected as incoherent),
+#: and a short local-news item: real prose of the lengths where few words repeat
+SOURDOUGH = """How to Bake Your First Loaf of Sourdough
+
+Sourdough looks intimidating, but it asks for very little: flour, water, salt and patience. What it does not forgive is hurry. Plan your first loaf over a weekend, when you can check on the dough every hour or so without watching the clock.
+
+Start with an active starter. Feed it the night before with equal weights of flour and water, and leave it somewhere warm. By morning it should have doubled, smell pleasantly sour and be full of bubbles. A spoonful dropped into a glass of water should float; if it sinks, give it another feeding and wait a few more hours.
+
+In a large bowl, mix 500 grams of bread flour with 350 grams of lukewarm water until no dry patches remain. Cover the bowl and let it rest for forty minutes. This pause, which bakers call the autolyse, lets the flour absorb the water and makes the dough easier to work. Then add 100 grams of starter and 10 grams of salt, and squeeze them through the dough with wet hands.
+
+Over the next three hours, stretch and fold the dough every half hour. Grab one edge, pull it up gently and fold it over the middle, then turn the bowl and repeat on each side. You will feel the dough change from a shaggy mass into something smooth and elastic.
+
+When it has grown by about half, tip it onto a floured counter, shape it into a tight round and place it seam side up in a basket lined with a floured towel. Leave it in the fridge overnight. The cold slows the yeast and deepens the flavour.
+
+The next morning, heat a heavy pot with its lid in the oven at 250 degrees. Turn the loaf out onto parchment, slash the top with a sharp blade and lower it into the pot. Bake covered for twenty minutes, then uncovered for another twenty five, until the crust is deep brown. Let it cool for an hour before you cut it, however hard that is."""
+LIBRARY = """The town library on Mill Street will reopen on Monday after eight months of repairs, the council said on Thursday. Water from a burst pipe flooded the basement in March and ruined about four thousand books, most of them from the children's section. The council spent the summer replacing the floors and the heating, and volunteers helped to sort the books that could be saved.
+Opening hours stay as they were: nine to six on weekdays and ten to four on Saturdays. The children's corner has moved upstairs for now, next to the reading room, and the reading group for young families will meet there on Wednesday mornings. Librarian Anna Kowalski said the new shelves were paid for by a local appeal that raised more than twelve thousand pounds in six weeks. "People brought cakes, ran races and emptied their piggy banks," she said. "We owe the whole town a thank you." The basement will be used for storage only."""
+
+
+def test_short_hand_written_articles_are_kept():
+    op = pipeline_fluency()
+    res = op.process(labelled([SOURDOUGH, LIBRARY]))
+    assert res.kept.num_rows == 2, res.rejected.select(["reason", "detail"]).to_pylist()
+    assert not any(np.isnan(res.kept.column("content_recurrence").to_numpy()))  # measured on both
+
+
+def test_incoherent_names_what_it_measured(prose):
+    """Every rejection of the word-order rules says which values crossed which limits."""
+    nxt = collections.defaultdict(list)
+    for t in prose:
+        w = t.split()
+        for a, b in zip(w, w[1:]):
+            nxt[a].append(b)
+    rng = random.Random(3)
+    keys = sorted(nxt)
+    docs = []
+    for _ in range(20):
+        w = [rng.choice(keys)]
+        while len(w) < 300:
+            w.append(rng.choice(nxt[w[-1]]) if nxt[w[-1]] else rng.choice(keys))
+        docs.append(" ".join(w))
+    rej = pipeline_fluency().process(labelled(docs)).rejected.to_pylist()
+    incoherent = [r for r in rej if r["reason"] == "incoherent"]
+    assert incoherent
+    for r in incoherent:
+        assert "pair_recurrence" in r["detail"] and "content_recurrence" in r["detail"], r["detail"]
