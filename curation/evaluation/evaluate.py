@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.evaluation import bpb as bpb_mod
+from curation.train import bpb as bpb_mod
 from curation.dedup import ngrams as ng
 from curation.evaluation import contamination as cont
 from curation.evaluation import mix_search as ms
