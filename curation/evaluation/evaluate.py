@@ -486,6 +486,8 @@ def _apply(o: Options, run: RunLayout, out: dict, result: dict, log) -> dict:
     base = next(((n, s) for n, s in o.arms), None)
     applied["next"] = (f"curate evaluate --arm {base[0]}={base[1]} --arm remixed={applied['output']} "
                        f"--tokens {o.tokens} --seeds {o.seeds} --flavour {o.flavour} "
+                       + "".join(f"--{k.replace('_', '-')} {v} " for k, v in (("seq_len", o.seq_len), ("batch", o.batch))
+                                 if v != getattr(Options, k))
                        + (evals + " " if evals else "") + f"--out {applied['output']}/evaluate")
     log(f"re-mixed run: {applied['output']} (from {applied['input']}; achieved mix "
         + ", ".join(f"{d} {v:.3f}" for d, v in (applied["achieved_mix"] or {}).items()) + ")")

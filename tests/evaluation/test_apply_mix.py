@@ -81,7 +81,9 @@ def test_apply_writes_the_remixed_run_through_run_at_stage(pipeline_run, eval_fi
     _print_table(res)
     shown = capsys.readouterr().out
     assert f"re-mixed run: {remixed}" in shown
-    assert f"next: curate evaluate --arm curated={pipeline_run} --arm remixed={remixed} " in shown
+    nxt = next(x for x in shown.splitlines() if x.startswith("next: "))
+    assert nxt.startswith(f"next: curate evaluate --arm curated={pipeline_run} --arm remixed={remixed} ")
+    assert "--tokens 1024 --seeds 1 --flavour tiny --seq-len 64 --batch 4 " in nxt  # the search's own settings
 
 
 def test_apply_is_refused_before_any_training(pipeline_run, eval_files, tmp_path):
