@@ -8,7 +8,7 @@ set, so the ``decontaminate`` stage keeps both and the mix still has math and co
 
 * math: the LAST 300 problems of GSM8K's train split (7,473 problems), question + worked answer as
   one text, the record format of the former ``gsm8k_test_300`` file. The last ones, not the first:
-  the bundled domain classifier trains on the first 600 train problems (``classifiers/build_data.py``)
+  the bundled domain classifier trains on the first 600 train problems (``curation/data/classifiers/build_data.py``)
   and the sample is kept out of classifier training.
 * code: 100 top-level functions of networkx 3.6.1 (BSD-3-Clause; installed with the project's
   dependencies: torch requires it), one function a document, exactly as in its source file with

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from curation.evaluation.bpb import score_all, summarise_arm
+from curation.train.bpb import score_all, summarise_arm
 from curation.evaluation.draw import draw
 from curation.train.checkpoint import read_model_weights
 from curation.train.config import config_from_dict

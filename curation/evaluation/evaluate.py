@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.evaluation import bpb as bpb_mod
+from curation.train import bpb as bpb_mod
 from curation.dedup import ngrams as ng
 from curation.evaluation import contamination as cont
 from curation.evaluation import mix_search as ms
@@ -393,9 +393,9 @@ def _verify(o: Options, pool, out: dict, arms: dict, tok, cfg, sched, evals, n_s
         scores, _ = _train_and_score(f"recommended seed {seed}", d, tok, cfg, sched, seed, evals, o, log)
         for e, v in scores.items():
             bpb[e].append(v)
-    mean = {e: float(np.mean(v)) for e, v in bpb.items()}
+    mean = {e: bpb_mod.mean_or_nan(v) for e, v in bpb.items()}
     best = min(arms, key=lambda n: arms[n]["mean_bpb"])
-    res = {"bpb": bpb, "bpb_mean": mean, "mean_bpb": float(np.mean(list(mean.values()))), "best_candidate": best,
+    res = {"bpb": bpb, "bpb_mean": mean, "mean_bpb": bpb_mod.mean_or_nan(list(mean.values())), "best_candidate": best,
            "best_candidate_mean_bpb": arms[best]["mean_bpb"]}
     res["beats_best_candidate"] = bool(res["mean_bpb"] < res["best_candidate_mean_bpb"])
     log(f"recommended mix trained: mean bpb {res['mean_bpb']:.4f} (predicted "

@@ -18,24 +18,30 @@ from curation.operators.base import GlobalOperator, MapOperator, Operator, OpRes
 from curation.operators.context import ShardContext
 from curation.operators.filter import Decision, Filter, reasons_where
 
-REGISTRY: dict[str, str] = {
-    "extract": "curation.operators.extract:Extract",
-    "url_dedup": "curation.operators.url_dedup:UrlDedup",
-    "url_filter": "curation.operators.url_filter:UrlFilter",
-    "language": "curation.operators.language:Language",
-    "pii": "curation.operators.pii:Pii",
-    "heuristics": "curation.operators.heuristics:Heuristics",
-    "kl_filter": "curation.operators.kl_filter:KlFilter",
-    "quality": "curation.operators.quality:Quality",
-    "domain": "curation.operators.domain:Domain",
-    "quality_select": "curation.operators.quality_select:QualitySelect",
-    "mix": "curation.operators.mix:Mix",
-    "tokenize": "curation.operators.tokenize:Tokenize",
-    "minhash_dedup": "curation.operators.minhash_dedup:MinhashDedup",
-    "line_dedup": "curation.operators.line_dedup:LineDedup",
-    "fluency": "curation.operators.fluency:Fluency",
-    "decontaminate": "curation.operators.decontaminate:Decontaminate",
-}
+def _built_ins(folder: str | None = None, package: str = "curation.operators") -> dict[str, str]:
+    """``{name: "curation.operators.<name>:Class"}`` for every module of this package that defines an
+    operator class whose ``name = "<module name>"``: a built-in is one file, with nothing to register.
+    Found from the modules' source (``ast``), so loading the registry imports nothing heavy."""
+    import ast
+
+    found: dict[str, str] = {}
+    folder = folder or os.path.dirname(os.path.abspath(__file__))
+    for fn in sorted(os.listdir(folder)):
+        stem, ext = os.path.splitext(fn)
+        if ext != ".py" or stem.startswith("_"):
+            continue
+        with open(os.path.join(folder, fn), encoding="utf-8") as f:
+            tree = ast.parse(f.read(), fn)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(st, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "name" for t in st.targets)
+                    and isinstance(st.value, ast.Constant) and st.value.value == stem for st in node.body):
+                found[stem] = f"{package}.{stem}:{node.name}"
+    return found
+
+
+#: built-in operator names -> ``module:Class`` (each in ``curation/operators/<name>.py``)
+REGISTRY: dict[str, str] = _built_ins()
 
 
 def is_user_op(op: str) -> bool:

@@ -2,7 +2,7 @@
 
 The sets are the bundled eval suite of ``curate evaluate`` (``curation/data/eval/``: prose, news,
 code, math, multilingual; curation.evaluation.suite), the first ``--eval-texts`` texts of each,
-scored with the same strided-window bits per byte (curation.evaluation.bpb.score). Every rank
+scored with the same strided-window bits per byte (curation.train.bpb.score). Every rank
 scores the same texts (a sharded model needs every rank in its forward); rank 0 logs them.
 """
 
@@ -24,7 +24,7 @@ class EvalBpb:
 
     def __call__(self, model) -> dict:
         """``{"eval_bpb": {set: bpb}, "eval_bpb_mean": mean}`` (the mean over sets, each weighted once)."""
-        from curation.evaluation.bpb import score
+        from curation.train.bpb import score
 
         per = {name: score(model, self.tokenizer, texts, self.seq_len)["bpb"] for name, texts in self.sets.items()}
         finite = [v for v in per.values() if math.isfinite(v)]

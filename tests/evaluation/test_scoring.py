@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from curation.evaluation.bpb import windows_for
+from curation.train.bpb import windows_for
 
 
 def test_windows_score_every_position_once_with_context():
@@ -24,7 +24,7 @@ def test_windows_score_every_position_once_with_context():
 def test_score_is_bits_per_byte(eval_run):
     import torch
 
-    from curation.evaluation.bpb import score
+    from curation.train.bpb import score
     from curation.train.in_memory import new_model
     from curation.train.config import TrainConfig
     from curation.tokenizer import train_bpe

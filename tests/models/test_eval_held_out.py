@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from curation.classifiers import quality_fasttext as qf
 from curation.classifiers.common import bundled, read_jsonl, without_eval
-from curation.evaluation import contamination as cont
+from curation.dedup import ngrams as cont
 from curation.evaluation.suite import load
 
 

@@ -15,7 +15,7 @@ from curation.train.trainer import Trainer
 
 def test_eval_every_writes_bpb_and_the_run_ends_with_a_summary(manifest_path, tokenizer_path, tmp_path):
     from curation.evaluation import suite
-    from curation.evaluation.bpb import score
+    from curation.train.bpb import score
     from curation.train.checkpoint import read_model_weights
     from curation.train.model import Transformer, model_args
 

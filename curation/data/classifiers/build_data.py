@@ -1,7 +1,7 @@
 """Build the bundled classifier training data (curation/data/classifiers/) from ../shared/data.
 
 Run once by a maintainer (the output is committed, so `make curate` and CI need nothing outside the
-clone):  .venv/bin/python classifiers/build_data.py [--shared ../shared/data]
+clone):  .venv/bin/python curation/data/classifiers/build_data.py [--shared ../shared/data]
 
 Deterministic: sorted inputs, first-N selections, no randomness. Every row carries ``source`` (where
 it came from) and ``group`` (rows of one article/page/problem share a group, so that the train/test
@@ -29,7 +29,7 @@ import tarfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 OUT = ROOT / "curation" / "data" / "classifiers"
 SAMPLE_UDHR = ROOT / "sample" / "text" / "udhr_60.jsonl.gz"
 

@@ -73,7 +73,8 @@ def score_all(model, tok, evals: dict[str, list[str]], seq_len: int, stride: int
     return {e: score(model, tok, texts, seq_len, stride)["bpb"] for e, texts in evals.items()}
 
 
-def _mean(xs: list[float]) -> float:
+def mean_or_nan(xs: list[float]) -> float:
+    """The mean of ``xs``, NaN for none."""
     return float(np.mean(xs)) if xs else float("nan")
 
 
@@ -84,8 +85,8 @@ def _std(xs: list[float]) -> float:
 def summarise_arm(rec: dict, evals: list[str]) -> None:
     """Add to an arm's record (``rec["bpb"][eval]`` = one bpb per seed) its per-eval mean and std
     and its per-seed and overall mean bpb."""
-    rec["bpb_mean"] = {e: _mean(rec["bpb"][e]) for e in evals}
+    rec["bpb_mean"] = {e: mean_or_nan(rec["bpb"][e]) for e in evals}
     rec["bpb_std"] = {e: _std(rec["bpb"][e]) for e in evals}
     per_seed = [float(np.mean([rec["bpb"][e][s] for e in evals])) for s in range(len(rec["bpb"][evals[0]]))]
     rec["mean_bpb_per_seed"] = per_seed
-    rec["mean_bpb"] = _mean(per_seed)
+    rec["mean_bpb"] = mean_or_nan(per_seed)
