@@ -78,6 +78,7 @@ def test_apply_writes_the_remixed_run_through_run_at_stage(pipeline_run, eval_fi
     repeated = any(w.startswith("--apply: re-mixing to a recommendation with a poor fit") for w in res["warnings"])
     assert repeated == bool(mx["poor_fit"])
 
+    assert f"re-mixed run <code>{remixed}</code>" in (tmp_path / "out" / "evaluate.html").read_text()
     _print_table(res)
     shown = capsys.readouterr().out
     assert f"re-mixed run: {remixed}" in shown
