@@ -48,6 +48,10 @@ def register(sub) -> None:
                    help="mix search over the mixes of a YAML/JSON file (a list of {domain: weight})")
     s.add_argument("--mix-run", default=None, metavar="RUN", help="run whose documents a mix search resamples "
                    "(default: the first arm from a run folder)")
+    s.add_argument("--apply", default=None, metavar="OUTPUT",
+                   help="after a mix search: re-mix its run to the recommended target into the run folder OUTPUT, "
+                        "re-running only mix and tokenize (with the run's own parameters) over RUN@<the stage "
+                        "before mix>, as curate run --input RUN@STAGE does; a poor fit is warned about, not a stop")
     s.add_argument("--select", action="append", default=[], metavar="COLUMN",
                    help="does a score pick better data? split the one --arm, per domain, into the top and bottom "
                         "half of its bytes by COLUMN (higher is better) and a seeded random half, and train on each "
@@ -73,7 +77,7 @@ def main(args) -> int:
             flavour=args.flavour, seq_len=args.seq_len, batch=args.batch, lr=args.lr, warmup_steps=args.warmup_steps,
             stride=args.stride, tokenizer=args.tokenizer, match_domains=args.match_domains,
             anneal_from=args.anneal_from, anneal_base=args.anneal_base, anneal_fraction=args.anneal_fraction,
-            mix_grid=args.mix_grid, mix_candidates=args.mix_candidates, mix_run=args.mix_run, device=args.device,
+            mix_grid=args.mix_grid, mix_candidates=args.mix_candidates, mix_run=args.mix_run, apply=args.apply, device=args.device,
             cpu_threads=args.cpu_threads, out=args.out, select=args.select, select_seed=args.select_seed,
         )
         res = run(o, progress=None if args.quiet else sys.stderr)
@@ -107,6 +111,11 @@ def _print_table(res: dict) -> None:
               f"bottom {'is' if v['bottom_worst'] else 'is not'} the worst: {'PASSES' if v['passes'] else 'does not pass'}")
     if res.get("mix_search"):
         print("recommended " + res["mix_search"]["yaml"])
+        applied = res["mix_search"].get("applied")
+        if applied:
+            print(f"re-mixed run: {applied['output']} (from {applied['input']}), achieved mix "
+                  + ", ".join(f"{d} {v:.3f}" for d, v in (applied["achieved_mix"] or {}).items()))
+            print(f"next: {applied['next']}")
     if res.get("anneal"):
         for c, v in res["anneal"]["candidates"].items():
             print(f"anneal {c}: " + ", ".join(f"{e} {d:+.4f}" for e, d in v["delta"].items()))

@@ -15,7 +15,8 @@ Modes (one per call):
   whether each score passes: top beats random by 1% and bottom is the worst (issue 24).
 * **mix search** (``--mix-grid K`` or ``--mix-candidates FILE``): small models on candidate mixes
   of one run's documents, a regression of bpb on the mix weights, a recommended ``mix.target``
-  (``mix_search.py``).
+  (``mix_search.py``); with ``--apply OUTPUT``, the run re-mixed to it from ``RUN@<stage before
+  mix>`` (``remix.py``, the path ``curate run --input RUN@STAGE`` takes).
 
 Every number goes to ``OUT/evaluate.json`` and a self-contained ``OUT/evaluate.html``.
 """
@@ -68,6 +69,8 @@ class Options:
     mix_grid: int | None = None
     mix_candidates: str | None = None
     mix_run: str | None = None
+    apply: str | None = None  # --apply OUTPUT: re-mix the run with the recommended target into OUTPUT (remix.py)
+    apply_workers: int | None = None  # Ray workers of the re-mix (None: every CPU, as curate run)
     device: str = "auto"
     cpu_threads: int = 0
     out: str = "evaluate-out"
@@ -202,6 +205,8 @@ def run(o: Options, progress=sys.stderr) -> dict:
         raise ValueError("arm names must be distinct")
     if o.seeds < 1 or o.tokens < 1:
         raise ValueError("--seeds and --tokens must be positive")
+    if o.apply and not (o.mix_grid or o.mix_candidates):
+        raise ValueError("--apply re-mixes a run with a mix search's recommendation: give --mix-grid K or --mix-candidates")
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -402,6 +407,12 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
     run = RunLayout(o.mix_run) if o.mix_run else next((s.run for s in srcs.values() if s.run is not None), None)
     if run is None:
         raise ValueError("mix search needs a run: give --mix-run RUN or an arm from a run folder")
+    if o.apply:  # checked before any training: the run can be re-mixed, and OUTPUT is not the run
+        from curation.evaluation import remix
+
+        if RunLayout(o.apply).uri == run.uri:
+            raise ValueError(f"--apply {o.apply}: that is the run itself; name a new run folder")
+        remix.plan(run)
     pool = ArmDocs(sources.mix_pool(run))
     doms = sorted(set(pool.domains().tolist()) - {""})
     if o.mix_candidates:
@@ -453,4 +464,31 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
         head += f"# WARNING: {msg}\n"
     (Path(o.out) / "recommended_mix.yaml").write_text(head + out["yaml"] + "\n")
     log(f"recommended mix: {out['yaml']} (predicted mean bpb {out['recommended']['predicted_mean_bpb']:.4f})")
+    if o.apply:
+        out["applied"] = _apply(o, run, out, result, log)
     return out
+
+
+def _apply(o: Options, run: RunLayout, out: dict, result: dict, log) -> dict:
+    """``--apply``: the run re-mixed to the recommended target (remix.py); a poor fit does not stop
+    it, but is said again; the next command (evaluate the re-mixed run) goes with the result."""
+    from curation.evaluation import remix
+
+    if out["poor_fit"]:
+        msg = (f"--apply: re-mixing to a recommendation with a poor fit ({', '.join(out['poor_fit'])}); "
+               "evaluate the re-mixed run before using it")
+        result["warnings"].append(msg)
+        log("WARNING " + msg)
+    target = out["recommended"]["target"]
+    log(f"re-mixing {run.uri} to {out['yaml']} -> {o.apply}")
+    applied = remix.apply(run, target, o.apply, workers=o.apply_workers, progress=False)
+    evals = " ".join(f"--eval {e}" for e in o.evals or [])
+    base = next(((n, s) for n, s in o.arms), None)
+    applied["next"] = (f"curate evaluate --arm {base[0]}={base[1]} --arm remixed={applied['output']} "
+                       f"--tokens {o.tokens} --seeds {o.seeds} --flavour {o.flavour} "
+                       + "".join(f"--{k.replace('_', '-')} {v} " for k, v in (("seq_len", o.seq_len), ("batch", o.batch))
+                                 if v != getattr(Options, k))
+                       + (evals + " " if evals else "") + f"--out {applied['output']}/evaluate")
+    log(f"re-mixed run: {applied['output']} (from {applied['input']}; achieved mix "
+        + ", ".join(f"{d} {v:.3f}" for d, v in (applied["achieved_mix"] or {}).items()) + ")")
+    return applied

@@ -135,6 +135,12 @@ def render(res: dict) -> str:
         parts.append("<h2>Mix search</h2>")
         parts.append(f"<p>Recommended <code>mix.target</code>: <code>{esc(mx['yaml'])}</code> "
                      f"(predicted mean bpb {mx['recommended']['predicted_mean_bpb']:.4f})</p>")
+        ap = mx.get("applied")
+        if ap:
+            achieved = ", ".join(f"{d} {v:.3f}" for d, v in (ap.get("achieved_mix") or {}).items())
+            parts.append(f"<p>Applied (<code>--apply</code>): re-mixed run <code>{esc(ap['output'])}</code> from "
+                         f"<code>{esc(ap['input'])}</code>, achieved mix {esc(achieved)}. Next: "
+                         f"<code>{esc(ap['next'])}</code></p>")
         rows = [[", ".join(f"{k} {v:.2f}" for k, v in c["mix"].items()), *[f"{c['bpb'][e]:.4f}" for e in evals]]
                 for c in mx["candidates"]]
         parts.append(_table(["mix", *evals], rows))

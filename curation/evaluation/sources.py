@@ -169,9 +169,9 @@ def resolve(spec: str) -> Source:
     return Source(spec, "files", [Part(f, fs=fs) for f in files])
 
 
-def mix_pool(run: str | os.PathLike | RunLayout) -> Source:
-    """The documents the run's ``mix`` stage received (with their ``domain`` labels): what a mix
-    search resamples from."""
+def stage_before_mix(run: str | os.PathLike | RunLayout) -> str:
+    """The stage whose output the run's ``mix`` stage read (from run.json's groups): what a mix
+    search resamples and what ``--apply`` re-mixes (``RUN@<it>``)."""
     layout = RunLayout.of(run)
     groups = run_groups(layout)
     idx = next((i for i, g in enumerate(groups) if "mix" in g["stages"]), None)
@@ -179,8 +179,27 @@ def mix_pool(run: str | os.PathLike | RunLayout) -> Source:
         raise SourceError(f"{layout.uri}: the run has no mix stage after another stage")
     g = groups[idx]
     pos = g["stages"].index("mix")
-    before = g["stages"][pos - 1] if pos > 0 else groups[idx - 1]["stages"][-1]
+    return g["stages"][pos - 1] if pos > 0 else groups[idx - 1]["stages"][-1]
+
+
+def mix_pool(run: str | os.PathLike | RunLayout) -> Source:
+    """The documents the run's ``mix`` stage received (with their ``domain`` labels): what a mix
+    search resamples from."""
+    layout = RunLayout.of(run)
+    before = stage_before_mix(layout)
     return _stage_source(f"{layout.uri}@{before}", layout, before)
+
+
+def stages_from_mix(run: str | os.PathLike | RunLayout) -> tuple[dict, list[dict]]:
+    """The run's resolved config (run.json's ``config``) and its stages from ``mix`` on (mix,
+    tokenize, ...), each as a pipeline file writes it: ``{"op", "name", **params}``."""
+    layout = RunLayout.of(run)
+    cfg = _run_record(layout).get("config") or {}
+    stages = cfg.get("stages") or []
+    idx = next((i for i, st in enumerate(stages) if st.get("op") == "mix"), None)
+    if idx is None:
+        raise SourceError(f"{layout.uri}: run.json's config has no mix stage")
+    return cfg, [{"op": st["op"], "name": st.get("name", st["op"]), **(st.get("params") or {})} for st in stages[idx:]]
 
 
 def run_mix_target(run: str | os.PathLike | RunLayout) -> dict[str, float] | None:
