@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import socket
-import time
 
 from curation.run import lock
 from curation.run.layout import RunLayout
@@ -18,13 +17,13 @@ def _stale_lock(out) -> None:
     (out / "run.lock").write_text(json.dumps(owner))
 
 
-def _contend(out: str, start, results) -> None:
+def _contend(out: str, start, release, results) -> None:
     layout = RunLayout(out)
     start.wait()
     try:
         rl = lock.RunLock(layout, heartbeat_s=3600).acquire()
         results.put(("won", rl.token))
-        time.sleep(0.3)  # hold it while the other one tries
+        release.wait(30)  # hold it until the other one has tried, however slow the machine
         rl.release()
     except lock.LockedError:
         results.put(("refused", None))
@@ -37,14 +36,15 @@ def test_two_processes_recovering_a_stale_lock_one_wins(tmp_path):
     for trial in range(20):
         out = tmp_path / f"run{trial}"
         _stale_lock(out)
-        start, results = ctx.Event(), ctx.Queue()
-        procs = [ctx.Process(target=_contend, args=(str(out), start, results)) for _ in range(2)]
+        start, release, results = ctx.Event(), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_contend, args=(str(out), start, release, results)) for _ in range(2)]
         for p in procs:
             p.start()
         start.set()
+        got = sorted(results.get(timeout=30)[0] for _ in procs)  # both have tried, the winner still holds it
+        release.set()
         for p in procs:
             p.join(30)
-        got = sorted(results.get(timeout=5)[0] for _ in procs)
         assert got == ["refused", "won"], (trial, got)
         assert sorted(p.name for p in out.iterdir()) == []  # released, and nothing set aside is left
 

@@ -16,12 +16,12 @@ from curation.run.layout import RunLayout
 STALE = {"host": "gone.example", "pid": 1, "token": "dead", "started": 0, "heartbeat": 0}
 
 
-def _contend(uri: str, start, results) -> None:
+def _contend(uri: str, start, release, results) -> None:
     start.wait()
     try:
         rl = lock.RunLock(RunLayout(uri), heartbeat_s=3600).acquire()
         results.put(("won", rl.token))
-        time.sleep(0.3)  # hold it while the other one tries
+        release.wait(60)  # hold it until the other one has tried, however slow the machine
         rl.release()
     except lock.LockedError:
         results.put(("refused", None))
@@ -35,15 +35,16 @@ def test_two_processes_recovering_a_stale_s3_lock_one_wins(s3_server):
         uri = f"s3://{s3_server['bucket']}/locks/run{trial}"
         path = RunLayout(uri).lock()
         conditional.put(path, json.dumps(STALE).encode(), if_absent=True)
-        start, results = ctx.Event(), ctx.Queue()
-        procs = [ctx.Process(target=_contend, args=(uri, start, results)) for _ in range(2)]
+        start, release, results = ctx.Event(), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_contend, args=(uri, start, release, results)) for _ in range(2)]
         for p in procs:
             p.start()
         time.sleep(2.0)  # both imported and waiting
         start.set()
+        got = sorted(results.get(timeout=60)[0] for _ in procs)  # both have tried, the winner still holds it
+        release.set()
         for p in procs:
             p.join(60)
-        got = sorted(results.get(timeout=5)[0] for _ in procs)
         assert got == ["refused", "won"], (trial, got)
         assert conditional.read(path) is None  # the winner released it
 
