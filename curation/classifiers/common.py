@@ -55,9 +55,9 @@ def without_eval(rows: list[dict]) -> list[dict]:
     bodies of the news set (48%), HumanEval 100-129 (98% of the code set's) and UDHR versions of the
     multilingual set (69%), measured with ``curation.evaluation.contamination`` (issue 24)."""
     from curation.dedup import ngrams as cont  # the one n-gram definition
-    from curation.evaluation.suite import load
+    from curation.io import eval_suite
 
-    held = cont.ngrams([t for texts in load(None).values() for t in texts])
+    held = cont.ngrams([t for texts in eval_suite.texts().values() for t in texts])
     grams, doc = cont.doc_ngrams([r["text"] for r in rows])
     hit = np.zeros(len(rows), dtype=bool)
     hit[doc[np.isin(grams, held)]] = True

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from curation.evaluation.sources import Part, SourceError, read_part
+from curation.io import eval_suite
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "eval"
+DEFAULT_DIR = eval_suite.DEFAULT_DIR
 
 
 def load_file(path: str | Path) -> list[str]:
@@ -26,7 +27,7 @@ def load_file(path: str | Path) -> list[str]:
 
 
 def default_suite() -> dict[str, Path]:
-    return {p.name.split(".")[0]: p for p in sorted(DEFAULT_DIR.glob("*.jsonl.gz"))}
+    return eval_suite.files()
 
 
 def load(specs: list[str] | None) -> dict[str, list[str]]:

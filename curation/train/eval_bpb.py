@@ -1,7 +1,7 @@
 """``--eval-every N``: bits per byte of the model on held-out text while it trains.
 
 The sets are the bundled eval suite of ``curate evaluate`` (``curation/data/eval/``: prose, news,
-code, math, multilingual; curation.evaluation.suite), the first ``--eval-texts`` texts of each,
+code, math, multilingual; curation.io.eval_suite), the first ``--eval-texts`` texts of each,
 scored with the same strided-window bits per byte (curation.train.bpb.score). Every rank
 scores the same texts (a sharded model needs every rank in its forward); rank 0 logs them.
 """
@@ -13,14 +13,14 @@ import math
 
 class EvalBpb:
     def __init__(self, tokenizer, seq_len: int, max_texts: int):
-        from curation.evaluation import suite
+        from curation.io import eval_suite
 
         if tokenizer is None:
             raise ValueError("--eval-every needs a tokenizer: the token shards name none that exists here; "
                              "pass --tokenizer FILE")
         self.tokenizer = tokenizer
         self.seq_len = seq_len
-        self.sets = {name: texts[:max_texts] for name, texts in suite.load(None).items()}
+        self.sets = {name: texts[:max_texts] for name, texts in eval_suite.texts().items()}
 
     def __call__(self, model) -> dict:
         """``{"eval_bpb": {set: bpb}, "eval_bpb_mean": mean}`` (the mean over sets, each weighted once)."""
