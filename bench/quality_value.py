@@ -13,6 +13,13 @@ Usage (the issue's full test; about 3 trainings per score and seed)::
     .venv/bin/python bench/quality_value.py --run runs/sample --scores quality quality_fasttext \\
         quality_roberta --seeds 2 --tokens 200000 --flavour debug
 
+Computed here rather than read from the run: ``quality_reflm`` (reference LM), ``quality_fasttext_ref``
+(fastText, reference recipe) and ``quality_prior`` (the token-frequency prior of the ``token_prior``
+stage, over the pool). The prior's full test::
+
+    CURATION_MODELS=models .venv/bin/python bench/quality_value.py --run runs/sample --scores quality_prior \\
+        --seeds 2 --tokens 200000 --flavour debug --cpu-threads 1 --out out/quality_value_prior
+
 Prints the table (mean bpb per half, top and bottom vs random, verdict) and, last, one JSON line.
 """
 
