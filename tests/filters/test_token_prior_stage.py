@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
+import yaml
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,6 +15,8 @@ from curation.operators.context import ShardContext
 from curation.operators.token_prior import TokenPrior
 from curation.text import token_prior as tp
 from tests.filters.conftest import SAMPLE, doc_table
+
+ROOT = SAMPLE.parent
 
 
 def _phases(op: TokenPrior, shards: list[pa.Table], partitions: int) -> list[pa.Table]:
@@ -57,3 +61,16 @@ def test_stage_in_the_engine(ray_local, tmp_path):
     assert shards > 1 and got.num_rows == 70
     want = tp.table_scores(got.column("text"), got.column("lang").to_pylist()).astype(np.float32)
     np.testing.assert_array_equal(got.column("token_prior").to_numpy(), want)
+
+
+
+def test_pipeline_place_is_checked():
+    # in pipelines/llama3.yaml right before quality_select it is accepted; before `domain`, refused
+    cfg = yaml.safe_load((ROOT / "pipelines" / "llama3.yaml").read_text())
+    ops = [s["op"] for s in cfg["stages"]]
+    good = dict(cfg, stages=cfg["stages"][:ops.index("quality_select")] + [{"op": "token_prior", "write_quality": True}]
+                + cfg["stages"][ops.index("quality_select"):])
+    assert "token_prior" in [s.op for s in parse_pipeline(good).stages]
+    bad = dict(cfg, stages=cfg["stages"][:1] + [{"op": "token_prior"}] + cfg["stages"][1:])
+    with pytest.raises(Exception, match="requires column 'domain'"):
+        parse_pipeline(bad)
