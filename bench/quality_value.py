@@ -13,6 +13,13 @@ Usage (the issue's full test; about 3 trainings per score and seed)::
     .venv/bin/python bench/quality_value.py --run runs/sample --scores quality quality_fasttext \\
         quality_roberta --seeds 2 --tokens 200000 --flavour debug
 
+Computed here rather than read from the run: ``quality_reflm`` (reference LM), ``quality_fasttext_ref``
+(fastText, reference recipe) and ``quality_prior`` (the token-frequency prior of the ``token_prior``
+stage, over the pool). The prior's full test::
+
+    CURATION_MODELS=models .venv/bin/python bench/quality_value.py --run runs/sample --scores quality_prior \\
+        --seeds 2 --tokens 200000 --flavour debug --cpu-threads 1 --out out/quality_value_prior
+
 Prints the table (mean bpb per half, top and bottom vs random, verdict) and, last, one JSON line.
 """
 
@@ -28,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def reference_lm_scores(texts: list[str], models: str | None) -> pa.Array:
+def reference_lm_scores(table: pa.Table, models: str | None) -> pa.Array:
     """``quality_reflm``: minus bits per byte under the reference LM (curation/classifiers/reference_lm.py),
     trained into MODELS/reference_lm on first use."""
     from curation.classifiers import models_dir as md
@@ -40,10 +47,10 @@ def reference_lm_scores(texts: list[str], models: str | None) -> pa.Array:
         card = rl.train(root)
         print(f"trained the reference LM in {time.perf_counter() - t0:.0f}s: {json.dumps(card['held_out'])}",
               file=sys.stderr)
-    return pa.array(rl.ReferenceLM(root / rl.MODEL_DIR).score(texts), pa.float64())
+    return pa.array(rl.ReferenceLM(root / rl.MODEL_DIR).score(table.column("text").to_pylist()), pa.float64())
 
 
-def fasttext_reference_scores(texts: list[str], models: str | None) -> pa.Array:
+def fasttext_reference_scores(table: pa.Table, models: str | None) -> pa.Array:
     """``quality_fasttext_ref``: p(hq) of the fastText classifier trained with the ``reference``
     recipe (curation/classifiers/quality_fasttext.py), trained into MODELS/quality_fasttext_ref on first use."""
     from curation.classifiers import models_dir as md
@@ -55,11 +62,22 @@ def fasttext_reference_scores(texts: list[str], models: str | None) -> pa.Array:
         (root / "ref" / qf.MODEL_DIR).rename(root / "quality_fasttext_ref")
         (root / "ref").rmdir()
         print(f"trained quality_fasttext_ref: {json.dumps(card['held_out'])}", file=sys.stderr)
-    return pa.array(qf.FastTextQuality(root / "quality_fasttext_ref").score(texts), pa.float64())
+    return pa.array(qf.FastTextQuality(root / "quality_fasttext_ref").score(table.column("text").to_pylist()),
+                    pa.float64())
+
+
+def token_prior_scores(table: pa.Table, models: str | None) -> pa.Array:
+    """``quality_prior``: each document's leave-one-out mean log word prior within its domain, the
+    corpus being the pool itself (curation/text/token_prior.py; no model)."""
+    from curation.text import token_prior
+
+    return pa.array(token_prior.table_scores(
+        table.column("text"), table.column("domain").to_pylist() if "domain" in table.column_names else [""] * len(table)), pa.float64())
 
 
 #: scores this bench computes itself (not columns of the run)
-COMPUTED = {"quality_reflm": reference_lm_scores, "quality_fasttext_ref": fasttext_reference_scores}
+COMPUTED = {"quality_reflm": reference_lm_scores, "quality_fasttext_ref": fasttext_reference_scores,
+            "quality_prior": token_prior_scores}
 
 
 def pool(run: str, scores: list[str], out: Path, models: str | None = None) -> Path:
@@ -70,7 +88,7 @@ def pool(run: str, scores: list[str], out: Path, models: str | None = None) -> P
     d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(s for s in scores if s not in COMPUTED))
     for s in scores:
         if s in COMPUTED:
-            d.table = d.table.append_column(s, COMPUTED[s](d.texts, models))
+            d.table = d.table.append_column(s, COMPUTED[s](d.table, models))
     missing = [s for s in scores if s not in d.table.column_names]
     if missing:
         sys.exit(f"{run}@quality has no column(s) {', '.join(missing)}")
@@ -84,7 +102,7 @@ def main() -> None:
     ap.add_argument("--run", default="runs/sample", help="a run of pipelines/llama3.yaml (default: make curate's)")
     ap.add_argument("--scores", nargs="+", default=["quality"],
                     help="score columns of RUN@quality, and (computed here) quality_reflm: the reference LM's, "
-                         "quality_fasttext_ref: fastText with the reference recipe")
+                         "quality_fasttext_ref: fastText with the reference recipe, quality_prior: the token-frequency prior")
     ap.add_argument("--models", default=None, help="models folder for quality_reflm (default: $CURATION_MODELS or models/)")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=200_000)
