@@ -2,7 +2,7 @@
 
 Measures every fluency signal (curation.text.fluency) and runs the pipeline's `language`,
 `heuristics` and `fluency` settings on real text from ../shared/data and on junk generated here from
-that same text (a different generator from tests/quality/junk_corpus.py, on purpose):
+that same text (a different generator from curation/evaluation/junk_corpus.py, on purpose):
 
   real:  WikiText-2 test articles, Article Extraction Benchmark news bodies, CCNet documents,
          GSM8K train worked answers (problems 1000-1999), every UDHR translation over 1,500
@@ -11,16 +11,21 @@ that same text (a different generator from tests/quality/junk_corpus.py, on purp
          evaluation pages, Readability's test pages, trafilatura's unannotated pages);
   junk:  random letter strings, word salad (unigram draws from WikiText + news), the same articles
          shuffled, order-1 and order-2 word Markov chains over WikiText + news, UDHR and news whose
-         UTF-8 was decoded as cp1252 / Latin-1; and the junk kinds of tests/quality/junk_corpus.py
+         UTF-8 was decoded as cp1252 / Latin-1; and the junk kinds of curation/evaluation/junk_corpus.py
          (seed 1, 60 pages a kind: not the seed the tests use), extracted like the web pages.
 
 "real articles kept" in the last line: the share of the real prose sets (not code, math, UDHR) that
 heuristics and fluency both keep; "junk removed": the share of junk pages either removes.
 
-Prints per set the 2nd/50th/98th percentiles of each signal and the share each pipeline stage keeps;
-the last line is one JSON object. Usage:
+Readability's hand-made edge cases (sources under 8,000 bytes: lorem-ipsum and one-line test pages)
+are not real articles and are left out (issue 23; before, they counted as 28 real pages).
+
+Prints per set the 2nd/50th/98th percentiles of each signal and the share each pipeline stage keeps,
+then, per rule, how many real articles it drops (by set, with the measured values its ``detail``
+names); the last line is one JSON object. Usage:
 
     .venv/bin/python bench/fluency_calibration.py [--shared ../shared/data]
+    .venv/bin/python bench/fluency_calibration.py --published-prose-rules   # the heuristics before issue 23
 """
 
 from __future__ import annotations
@@ -45,12 +50,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curation.io.charset import decode_page  # noqa: E402
+from curation.operators import ready  # noqa: E402
 from curation.operators.extract import Extract  # noqa: E402
 from curation.operators.fluency import Fluency  # noqa: E402
 from curation.operators.heuristics import Heuristics  # noqa: E402
 from curation.operators.language import Language  # noqa: E402
 from curation.text import fluency  # noqa: E402
 from curation.text.words import split_words_column  # noqa: E402
+
+#: Readability's hand-made edge cases ("001", "basic-tags-cleaning", lorem-ipsum pages) are tiny
+#: synthetic pages, not real articles; real cases' sources are bigger (the cut of bench/quality.py)
+MIN_READABILITY_BYTES = 8_000
 
 
 def real_sets(shared: Path) -> dict[str, list[str]]:
@@ -88,15 +98,15 @@ def web_sets(shared: Path) -> dict[str, list[str]]:
     out = {"aeb_pages": [text(h / f"scrapinghub_aeb/html/{k}.html.gz", v["url"]) for k, v in gt.items()],
            "trafilatura_pages": [text(h / "trafilatura_eval/html" / (v["file"] + ".gz"), u) for u, v in ev.items()],
            "readability_pages": [text(d / "source.html.gz") for d in sorted((h / "mozilla_readability").iterdir())
-                                 if d.is_dir()],
+                                 if (d / "source.html.gz").is_file()
+                                 and len(gzip.open(d / "source.html.gz").read()) >= MIN_READABILITY_BYTES],
            "unannotated_pages": [text(p) for p in sorted((shared / "raw_web/trafilatura_unannotated_pages").glob("*.gz"))]}
     return {k: [t for t in v if t] for k, v in out.items()}
 
 
 def junk_corpus_sets(per_kind: int = 60, seed: int = 1) -> dict[str, list[str]]:
-    """The junk kinds of tests/quality/junk_corpus.py (a seed the tests do not use), extracted."""
-    sys.path.insert(0, str(ROOT / "tests" / "quality"))
-    import junk_corpus
+    """The junk kinds of curation/evaluation/junk_corpus.py (a seed the tests do not use), extracted."""
+    from curation.evaluation import junk_corpus
 
     ex = Extract({})
     ex.setup()
@@ -145,10 +155,12 @@ def junk_sets(real: dict[str, list[str]], seed: int = 0) -> dict[str, list[str]]
 def pipeline_ops():
     stages = {s["op"]: {k: v for k, v in s.items() if k != "op"}
               for s in yaml.safe_load((ROOT / "pipelines" / "llama3.yaml").read_text())["stages"]}
-    from curation.operators import ready
-
     return ready(Language(stages["language"])), ready(Heuristics(stages["heuristics"])), ready(Fluency(stages["fluency"]))
 
+
+#: the multilingual / undetermined overrides before issue 23 (general text: the published rules)
+PUBLISHED_NON_EN = {"min_mean_word_len": None, "max_mean_word_len": None, "min_stop_words": None,
+                    "min_line_punct_frac": None}
 
 FLUENCY_REASONS = {"random_tokens", "unknown_words", "word_salad", "incoherent", "mojibake"}
 
@@ -167,6 +179,9 @@ def main() -> None:
     ap.add_argument("--fluency", action="append", default=[], metavar="PARAM=VALUE",
                     help="override a fluency parameter (e.g. the rule before issue 23: "
                          "incoherent_unique_prefix_frac=0.65 max_content_recurrence=1)")
+    ap.add_argument("--published-prose-rules", action="store_true",
+                    help="heuristics as before issue 23: Gopher's / FineWeb's published thresholds for general text, "
+                         "and for multilingual / undetermined text without only word length, stop words and line punctuation")
     args = ap.parse_args()
     real = real_sets(Path(args.shared))
     web = web_sets(Path(args.shared))
@@ -175,6 +190,10 @@ def main() -> None:
     articles = ["wikitext", "news", "ccnet", *web]
     junk = [k for k in sets if k not in real and k not in web]
     lang_op, heur, flu = pipeline_ops()
+    if args.published_prose_rules:
+        by_domain = {k: v for k, v in heur.params.by_domain.items() if k in ("code", "math")}
+        by_domain.update({d: dict(PUBLISHED_NON_EN) for d in ("multilingual", "undetermined")})
+        heur = ready(Heuristics({**heur.params.model_dump(), "by_domain": by_domain}))
     if args.fluency:
         flu = Fluency({**flu.params.model_dump(), **{k: yaml.safe_load(v) for k, v in
                                                       (a.split("=", 1) for a in args.fluency)}})
@@ -183,6 +202,7 @@ def main() -> None:
                "content_recurrence", "mojibake_rate")
     print(f"{'set':18s} {'n':>4s}  " + "  ".join(f"{s:>22s}" for s in signals) + "   lang  heur  flu  reasons")
     t_heur = t_flu = 0.0
+    dropped: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)  # rule -> (set, detail) of real articles
     docs_timed = 0
     for name, docs in sets.items():
         t = pa.table({"id": [str(i) for i in range(len(docs))], "text": pa.array(docs, pa.large_string())})
@@ -202,6 +222,10 @@ def main() -> None:
             v = m[s][~np.isnan(m[s])]
             cells.append(f"{np.percentile(v, 2):6.2f}/{np.median(v):6.2f}/{np.percentile(v, 98):6.2f}" if len(v) else "-")
         reasons = collections.Counter(h.rejected.column("reason").to_pylist() + f.rejected.column("reason").to_pylist())
+        if name in articles:
+            for r in (h.rejected, f.rejected):
+                for reason, detail in zip(r.column("reason").to_pylist(), r.column("detail").to_pylist()):
+                    dropped[reason].append((name, detail))
         und = sum(l == "und" for l in t.column("lang").to_pylist())
         print(f"{name:18s} {len(docs):4d}  " + "  ".join(f"{c:>22s}" for c in cells)
               + f"  {und:4d}u {h.kept.num_rows / len(docs):5.1%} {f.kept.num_rows / len(docs):5.1%}  "
@@ -210,6 +234,12 @@ def main() -> None:
                          "kept_after_fluency": round(f.kept.num_rows / len(docs), 4), "und": und,
                          "reasons": dict(reasons)}
     print("(signal columns: 2nd / 50th / 98th percentile; lang: documents whose language is und)")
+    print("\nreal articles dropped, per rule (heuristics, then fluency): pages, by set, and the measured values")
+    for reason, hits in sorted(dropped.items(), key=lambda kv: -len(kv[1])):
+        by_set = collections.Counter(s for s, _ in hits)
+        print(f"  {reason:24s} {len(hits):3d}  " + ", ".join(f"{k} {v}" for k, v in by_set.most_common())
+              + "  | " + "; ".join(d for _, d in hits[:3]) + ("; ..." if len(hits) > 3 else ""))
+    summary["real_articles_dropped_by_rule"] = {k: len(v) for k, v in sorted(dropped.items(), key=lambda kv: -len(kv[1]))}
     n_art = sum(summary[k]["n"] for k in articles)
     kept_art = sum(round(summary[k]["kept_after_fluency"] * summary[k]["n"]) for k in articles)
     n_junk = sum(summary[k]["n"] for k in junk)

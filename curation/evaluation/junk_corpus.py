@@ -47,8 +47,8 @@ WikiText / AEB / web text (their words, not their sentences).
 
 Commands::
 
-    python tests/quality/junk_corpus.py build OUT [--per-kind N] [--seed S]
-    python tests/quality/junk_corpus.py figures RUN --corpus OUT [--json]
+    python -m curation.evaluation.junk_corpus build OUT [--per-kind N] [--seed S]
+    python -m curation.evaluation.junk_corpus figures RUN --corpus OUT [--json]
 
 ``figures`` prints, per kind: documents, removed by a stage other than ``mix`` (and by which),
 kept through every stage before ``mix``.
