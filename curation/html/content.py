@@ -21,11 +21,14 @@ Output: one block a line, preformatted blocks verbatim (code), no markdown marke
 
 from __future__ import annotations
 
+import numpy as np
 from selectolax.lexbor import LexborHTMLParser
 
-from curation.html.blocks import Block, mark, split_blocks
+from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
 from curation.html.boilerplate import drop_named, drop_tags
 from curation.html.math import inline_math
+from curation.html.nesting import MAX_DEPTH, flatten_tags
+from curation.html.tags import scan
 
 #: A container (or an extraction) shorter than this is not trusted (trafilatura's MIN_EXTRACTED_SIZE is 250).
 MIN_CONTAINER_CHARS = 250
@@ -157,14 +160,28 @@ def _join(blocks: list[Block]) -> str:
 class CurationEngine:
     name = "curation"
 
-    def __init__(self, include_tables: bool = True, keep_math: bool = True):
+    #: The engine bounds the page's nesting itself, on the tag scan its marks use (one encode, one
+    #: scan): the operator's own pre-pass is skipped.
+    bounds_nesting = True
+
+    def __init__(self, include_tables: bool = True, keep_math: bool = True, max_depth: int = MAX_DEPTH):
         self.include_tables = include_tables
         self.keep_math = keep_math
+        self.max_depth = max_depth
+
+    def _marked(self, html: str) -> bytes:
+        """The page as marked UTF-8, its nesting bounded to ``max_depth`` (0: unbounded)."""
+        tags = scan_page(html)
+        if self.max_depth:
+            flat = flatten_tags(tags, self.max_depth)
+            if flat is not None:
+                tags = scan(np.frombuffer(flat, dtype=np.uint8))
+        return mark_tags(tags)
 
     def extract(self, html: str, url: str | None = None) -> str:
         if self.keep_math:
             html = inline_math(html)
-        tree = LexborHTMLParser(mark(html))
+        tree = LexborHTMLParser(self._marked(html))
         body = tree.body
         if body is None:
             return ""

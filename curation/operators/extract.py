@@ -46,7 +46,9 @@ class Extract(MapOperator):
     Params = ExtractParams
 
     def setup(self) -> None:
-        self.engine = get_engine(self.params.engine, self.params.include_tables, self.params.keep_math)
+        self.engine = get_engine(self.params.engine, self.params.include_tables, self.params.keep_math, self.params.max_depth)
+        #: the operator's nesting pre-pass, unless the engine bounds nesting on its own scan
+        self._prepass = bool(self.params.max_depth) and not getattr(self.engine, "bounds_nesting", False)
 
     def extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None, str | None]:
         """Return (text, reason, detail); reason is None when the page is kept."""
@@ -57,7 +59,7 @@ class Extract(MapOperator):
             return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
         try:
             with time_limit(p.timeout_s):
-                text = self.engine.extract(flatten_deep_nesting(html, p.max_depth) if p.max_depth else html, url)
+                text = self.engine.extract(flatten_deep_nesting(html, p.max_depth) if self._prepass else html, url)
         except PageTimeout:
             return None, "timeout", f"{p.engine} took more than {p.timeout_s}s"
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
