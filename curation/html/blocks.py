@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curation.html.tags import Tags, encode, keys, member, scan
+from curation.html.tags import Tags, keys, member, scan
 
 LINK_OPEN, LINK_CLOSE, BLOCK, PRE_OPEN, PRE_CLOSE, HEADING = "\x01", "\x02", "\x03", "\x04", "\x05", "\x06"
 
@@ -67,14 +67,14 @@ def mark_tags(tags: Tags) -> bytes:
     return np.insert(tags.buf, offsets, marks).tobytes()  # np.insert sorts offsets stably
 
 
+def scan_page(raw: bytes) -> Tags:
+    """The tag scan of a page's UTF-8 with its own U+0001-U+0006 removed, ready for :func:`mark_tags`."""
+    return scan(_own_marks_removed(np.frombuffer(raw, dtype=np.uint8)))
+
+
 def mark(html: str) -> bytes:
     """``html`` as UTF-8 with the marks written in (see :func:`mark_tags`)."""
-    return mark_tags(scan(_own_marks_removed(encode(html))))
-
-
-def scan_page(html: str) -> Tags:
-    """The tag scan of ``html`` with its own U+0001-U+0006 removed, ready for :func:`mark_tags`."""
-    return scan(_own_marks_removed(encode(html)))
+    return mark_tags(scan_page(html.encode("utf-8", "surrogatepass")))
 
 
 @dataclass(slots=True)

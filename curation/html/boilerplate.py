@@ -16,6 +16,9 @@ Only the outermost match of each query is removed (``:not(X *)``), so no node is
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from curation.html.names import PageNames
 
 #: Tags dropped with their content (trafilatura MANUALLY_CLEANED, resiliparse's main_content rules).
 DROPPED_TAGS = (
@@ -48,6 +51,7 @@ _KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", 
 _DROP_MARK = "data-cx-drop"
 
 
+@lru_cache(maxsize=1 << 16)
 def is_boilerplate_name(value: str) -> bool:
     """True when a class or id value names boilerplate (and no content word beside it)."""
     words = {w.lower() for w in _WORD.findall(value)}
@@ -60,14 +64,21 @@ def drop_tags(root) -> None:
         node.decompose()
 
 
-def drop_named(root, total_chars: int, max_share: float = 0.5) -> int:
+def drop_named(root, total_chars: int, max_share: float = 0.5, names: PageNames | None = None) -> int:
     """Remove subtrees under ``root`` whose class or id names boilerplate; return how many.
 
     ``total_chars``: the length of ``root``'s text; a subtree with more than ``max_share`` of it
-    is kept whatever its name.
+    is kept whatever its name. ``names``: the page's class/id values, when known: lexbor then
+    tests exact values (:mod:`curation.html.names`) instead of every word's substring.
     """
+    if names is None:
+        selector = COARSE_SELECTOR
+    else:
+        selector = names.selector(is_boilerplate_name)
+        if selector is None:
+            return 0
     marked = 0
-    for node in root.css(COARSE_SELECTOR):
+    for node in root.css(selector):
         attrs = node.attributes
         name = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
         if is_boilerplate_name(name):

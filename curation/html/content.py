@@ -21,12 +21,15 @@ Output: one block a line, preformatted blocks verbatim (code), no markdown marke
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from selectolax.lexbor import LexborHTMLParser
 
 from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
 from curation.html.boilerplate import drop_named, drop_tags
-from curation.html.math import inline_math
+from curation.html.math import has_math, inline_math
+from curation.html.names import PageNames
 from curation.html.nesting import MAX_DEPTH, flatten_tags
 from curation.html.tags import scan
 
@@ -101,14 +104,27 @@ def _paragraph_container(body):
     return best, n
 
 
-def find_container(body):
+@lru_cache(maxsize=1 << 16)
+def _names_container(value: str) -> bool:
+    low = value.lower()
+    return any(n in low for n in _CONTAINER_NAMES)
+
+
+def find_container(body, names: PageNames | None = None):
     """The node holding the main content (``body`` when nothing better is found).
+
+    ``names``: the page's class/id values, when known (:mod:`curation.html.names`).
 
     A container found by name must hold at least ``MIN_SHARE`` of the text of the paragraph-scored
     candidate: the first ``article`` of a page is often a teaser, and ``.content`` a small box.
     """
     scored, scored_chars = _paragraph_container(body)
     for selector in CONTAINER_SELECTORS:
+        if names is not None and selector is CONTAINER_SELECTORS[1]:  # the same test on exact values
+            exact = names.selector(_names_container)
+            if exact is None:
+                continue
+            selector = f":is({exact}):is(div,section,article,main)"
         for node in body.css(selector):
             n = len(node.text(deep=True))
             if n >= MIN_CONTAINER_CHARS and n >= MIN_SHARE * scored_chars:
@@ -169,19 +185,24 @@ class CurationEngine:
         self.keep_math = keep_math
         self.max_depth = max_depth
 
-    def _marked(self, html: str) -> bytes:
-        """The page as marked UTF-8, its nesting bounded to ``max_depth`` (0: unbounded)."""
-        tags = scan_page(html)
+    def _prepare(self, html: str) -> tuple[bytes, PageNames]:
+        """The page as marked UTF-8 (math inlined, nesting bounded to ``max_depth``, 0: unbounded),
+        and its class/id values."""
+        raw = html.encode("utf-8", "surrogatepass")
+        tags = scan_page(raw)
+        if self.keep_math and has_math(tags):
+            raw = inline_math(html).encode("utf-8", "surrogatepass")
+            tags = scan_page(raw)
         if self.max_depth:
             flat = flatten_tags(tags, self.max_depth)
             if flat is not None:
+                raw = flat
                 tags = scan(np.frombuffer(flat, dtype=np.uint8))
-        return mark_tags(tags)
+        return mark_tags(tags), PageNames(raw)
 
     def extract(self, html: str, url: str | None = None) -> str:
-        if self.keep_math:
-            html = inline_math(html)
-        tree = LexborHTMLParser(self._marked(html))
+        marked, names = self._prepare(html)
+        tree = LexborHTMLParser(marked)
         body = tree.body
         if body is None:
             return ""
@@ -189,15 +210,15 @@ class CurationEngine:
         if not self.include_tables:
             for table in body.css("table:not(table *)"):
                 table.decompose()
-        container = find_container(body)
+        container = find_container(body, names)
         text = ""
         if container is not body:
-            drop_named(container, len(container.text(deep=True)))
+            drop_named(container, len(container.text(deep=True)), names=names)
             text = _join(keep_blocks(split_blocks(container.text(deep=True))))
         whole = len(body.text(deep=True))
         if len(text) >= MIN_CONTAINER_CHARS and whole <= FALLBACK_RATIO * len(text):
             return text  # the body's good blocks (a part of its text) cannot be FALLBACK_RATIO times longer
-        drop_named(body, whole)
+        drop_named(body, whole, names=names)
         fallback = _join(good_blocks(split_blocks(body.text(deep=True))))
         if len(text) < MIN_CONTAINER_CHARS or len(fallback) > FALLBACK_RATIO * len(text):
             return fallback if len(fallback) > len(text) else text
