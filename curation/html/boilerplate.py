@@ -1,14 +1,17 @@
 """Boilerplate subtrees removed in C before any text is read: by tag, and by class/id words.
 
-Tags: what never holds a page's main text (scripts, styles, navigation, forms' controls, page
-headers and footers, asides). ``form`` itself is kept: ASP.NET pages wrap the whole body in one.
+Tags: what never holds a page's main text (scripts, styles, navigation, forms' controls, ruby
+annotations). ``form`` itself is kept: ASP.NET pages wrap the whole body in one. Page regions
+(``header``, ``footer``, ``aside``) are dropped unless they hold more than ``REGION_SHARE`` of
+the body's text.
 
 Class and id words: navigation, sharing, comments, related links, cookie banners, newsletters,
 bread crumbs and the like, the families trafilatura's ``DISCARD`` XPaths and resiliparse's
 main-content heuristics drop (written here as whole words of a class or id: ``share-bar`` and
 ``commentList`` match, ``shared`` and ``commentary`` do not). A subtree is removed only when it
 holds less than ``max_share`` of its container's text, so a site that names the wrapper of its
-article ``has-sidebar`` keeps its article.
+article ``has-sidebar`` keeps its article; comments sections (``comments-area``) are removed up
+to ``COMMENTS_SHARE``.
 
 Only the outermost match of each query is removed (``:not(X *)``), so no node is freed twice.
 """
@@ -23,11 +26,19 @@ from curation.html.names import PageNames
 #: Tags dropped with their content (trafilatura MANUALLY_CLEANED, resiliparse's main_content rules).
 DROPPED_TAGS = (
     "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed", "map",
-    "button", "select", "input", "textarea", "nav", "footer", "aside", "header", "dialog", "menu",
+    "button", "select", "input", "textarea", "nav", "dialog", "menu",
     "figure", "figcaption", "picture",
+    "rt", "rp",  # ruby annotations (the reading of each character, in Japanese pages), as trafilatura drops them
 )
 _TAGS = ",".join(DROPPED_TAGS)
 DROP_TAGS_SELECTOR = f":is({_TAGS}):not(:is({_TAGS}) *)"
+
+#: Page regions dropped unless they hold more than ``REGION_SHARE`` of the body's text: some
+#: sites put their article in an ``aside`` or its lead in a ``header`` (rnz.de, munich2022.com).
+REGION_TAGS = ("header", "footer", "aside")
+REGION_SHARE = 0.3
+_REGIONS = ",".join(REGION_TAGS)
+REGIONS_SELECTOR = f":is({_REGIONS}):not(:is({_REGIONS}) *)"
 
 #: Class/id words of boilerplate (matched as words: split on case changes, ``-``, ``_`` and spaces).
 WORDS = (
@@ -46,6 +57,10 @@ _COARSE = ",".join(f"[class*={s} i],[id*={s} i]" for s in _STEMS)
 COARSE_SELECTOR = f":is({_COARSE})"
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _WORDS = frozenset(WORDS)
+#: Comments sections are dropped however much of the container's text they hold (up to
+#: ``COMMENTS_SHARE``): on a busy blog page the comments outweigh the post (profootballtalk.com).
+_COMMENT_WORDS = frozenset({"comment", "comments", "disqus", "respond", "replies"})
+COMMENTS_SHARE = 0.95
 _KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", "story", "post"})
 
 _DROP_MARK = "data-cx-drop"
@@ -58,10 +73,24 @@ def is_boilerplate_name(value: str) -> bool:
     return bool(words & _WORDS) and not (words & _KEEP_WORDS)
 
 
+@lru_cache(maxsize=1 << 16)
+def is_comments_name(value: str) -> bool:
+    """True when a class or id value names a comments section (``comments-area``, ``disqus_thread``)."""
+    words = {w.lower() for w in _WORD.findall(value)}
+    return bool(words & _COMMENT_WORDS) and not (words & _KEEP_WORDS)
+
+
 def drop_tags(root) -> None:
-    """Remove every non-content tag under ``root`` (a selectolax node), with its subtree."""
+    """Remove every non-content tag under ``root`` (a selectolax node), with its subtree, and the
+    page regions that hold at most ``REGION_SHARE`` of its text."""
     for node in root.css(DROP_TAGS_SELECTOR):
         node.decompose()
+    regions = root.css(REGIONS_SELECTOR)
+    if regions:
+        limit = REGION_SHARE * len(root.text(deep=True))
+        for node in regions:
+            if len(node.text(deep=True)) <= limit:
+                node.decompose()
 
 
 def drop_named(root, total_chars: int, max_share: float = 0.5, names: PageNames | None = None) -> int:
@@ -88,7 +117,9 @@ def drop_named(root, total_chars: int, max_share: float = 0.5, names: PageNames 
         return 0
     dropped = 0
     for node in root.css(f"[{_DROP_MARK}]:not([{_DROP_MARK}] *)"):
-        if len(node.text(deep=True)) <= max_share * total_chars:
+        n = len(node.text(deep=True))
+        if n <= max_share * total_chars or (n <= COMMENTS_SHARE * total_chars and is_comments_name(
+                f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}")):
             node.decompose()
             dropped += 1
         else:

@@ -71,3 +71,29 @@ def test_bundled_scrapinghub_pages(sample_dir):
                                              .read().decode("utf-8", "replace")), v["articleBody"])[2]
           for k, v in gt.items()]
     assert sum(f1) / len(f1) >= 0.9, f1
+
+
+def test_a_dropped_link_takes_both_of_its_marks():
+    """A link removed by its name (a ``gallery`` thumbnail) must not leave an open link mark that
+    turns the rest of its paragraph into link text."""
+    html = f"<body><article><p><a class='gallery' href=/i.jpg><img src=t.jpg></a>{PARA}</p><p>{PARA}</p></article></body>"
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA]
+
+
+def test_comments_that_outweigh_the_post_are_dropped():
+    comments = "".join(f"<li class='comment'><p>Reader {i}: {PARA}</p></li>" for i in range(12))
+    html = (f"<body><section id='main-content'><div class='entry-content'><p>{PARA}</p><p>{PARA.upper()}</p></div>"
+            f"<div class='comments-area' id='comments'><ol class='comment-list'>{comments}</ol></div></section></body>")
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA.upper()]
+
+
+def test_an_article_in_a_page_region_is_kept_and_a_small_region_dropped():
+    html = (f"<body><header class='site'><a href=/>Home</a> The Daily Paper, since 1851</header>"
+            f"<main><aside class='story'><h1>Budget passes</h1><p>{PARA}</p><p>{PARA.upper()}</p></aside></main>"
+            f"<footer>Copyright 2024 The Daily Paper, all rights reserved</footer></body>")
+    assert CurationEngine().extract(html).split("\n") == ["Budget passes", PARA, PARA.upper()]
+
+
+def test_ruby_readings_are_dropped():
+    html = f"<body><article><p><ruby>子<rt>こ</rt></ruby>どもへの{PARA}</p><p>{PARA}</p></article></body>"
+    assert CurationEngine().extract(html).split("\n")[0] == f"子どもへの{PARA}"
