@@ -8,8 +8,8 @@ blocks and measures each one's length and link density on plain strings: no Pyth
 tree, no Python object per node.
 
 Marks: ``BLOCK`` between blocks, ``HEADING`` at the start of a heading, ``LINK_OPEN``/``LINK_CLOSE``
-around link text, ``PRE_OPEN``/``PRE_CLOSE`` around preformatted text (its newlines and indentation
-are kept verbatim: code). A page's own characters U+0001-U+0006 are removed first.
+around link text, ``CELL`` at the start of a table cell, ``PRE_OPEN``/``PRE_CLOSE`` around preformatted text (its newlines and indentation
+are kept verbatim: code). A page's own characters U+0001-U+0007 are removed first.
 
 A ``BLOCK`` goes just before a tag (``\x03<p``, ``\x03</p``): an end tag's mark lies inside its
 element, so the parser never moves it out of a table cell; a start tag's lies in the parent,
@@ -28,7 +28,7 @@ import numpy as np
 
 from curation.html.tags import Tags, keys, member, scan
 
-LINK_OPEN, LINK_CLOSE, BLOCK, PRE_OPEN, PRE_CLOSE, HEADING = "\x01", "\x02", "\x03", "\x04", "\x05", "\x06"
+LINK_OPEN, LINK_CLOSE, BLOCK, PRE_OPEN, PRE_CLOSE, HEADING, CELL = "\x01", "\x02", "\x03", "\x04", "\x05", "\x06", "\x07"
 
 # Block-level elements (HTML Living Standard "flow content" that starts a new line in a browser).
 BLOCK_TAGS = (
@@ -38,37 +38,40 @@ BLOCK_TAGS = (
 _BLOCK_KEYS = keys(BLOCK_TAGS + ["pre"] + [f"h{i}" for i in range(1, 7)])
 _A, _PRE = keys(["a"])[0], keys(["pre"])[0]
 _HEADING_KEYS = keys([f"h{i}" for i in range(1, 7)])
+_CELL_KEYS = keys(["td", "th"])
 _PRE_SPLIT = re.compile(f"{PRE_OPEN}(.*?)(?:{PRE_CLOSE}|$)", re.S)
-_IN_PRE = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}{HEADING}]")
+_IN_PRE = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}{HEADING}{CELL}]")
 
 
 def _own_marks_removed(buf: np.ndarray) -> np.ndarray:
-    ctrl = (buf >= 1) & (buf <= 6)
+    ctrl = (buf >= 1) & (buf <= 7)
     return buf[~ctrl] if ctrl.any() else buf
 
 
 def mark_tags(tags: Tags) -> bytes:
-    """The page of ``tags`` as UTF-8 with the marks written in (its own U+0001-U+0006 already removed)."""
+    """The page of ``tags`` as UTF-8 with the marks written in (its own U+0001-U+0007 already removed)."""
     lt, is_close, names = tags.lt, tags.is_close, tags.keys
     is_block = member(names, _BLOCK_KEYS)
     is_a = names == _A
     is_pre = names == _PRE
     is_heading = member(names, _HEADING_KEYS)
+    is_cell = member(names, _CELL_KEYS)
     end = tags.ends()
     opens_inside = ~is_close & (end >= 0)
     after = end + 1
     # (offset, mark) pairs; at one offset the marks land in this order: openings inside the
     # preceding start tag's element first, then closing marks, then BLOCK
     pos = [after[opens_inside & is_a], after[opens_inside & is_pre], after[opens_inside & is_heading],
+           after[opens_inside & is_cell],
            lt[is_close & is_a], lt[is_close & is_pre], lt[is_block]]
-    val = [ord(LINK_OPEN), ord(PRE_OPEN), ord(HEADING), ord(LINK_CLOSE), ord(PRE_CLOSE), ord(BLOCK)]
+    val = [ord(LINK_OPEN), ord(PRE_OPEN), ord(HEADING), ord(CELL), ord(LINK_CLOSE), ord(PRE_CLOSE), ord(BLOCK)]
     offsets = np.concatenate(pos)
     marks = np.repeat(np.array(val, dtype=np.uint8), [p.size for p in pos])
     return np.insert(tags.buf, offsets, marks).tobytes()  # np.insert sorts offsets stably
 
 
 def scan_page(raw: bytes) -> Tags:
-    """The tag scan of a page's UTF-8 with its own U+0001-U+0006 removed, ready for :func:`mark_tags`."""
+    """The tag scan of a page's UTF-8 with its own U+0001-U+0007 removed, ready for :func:`mark_tags`."""
     return scan(_own_marks_removed(np.frombuffer(raw, dtype=np.uint8)))
 
 
@@ -82,6 +85,7 @@ class Block:
     text: str
     link_chars: int
     heading: bool = False
+    cell: bool = False
     pre: bool = False
 
     @property
@@ -111,6 +115,9 @@ def split_blocks(marked_text: str) -> list[Block]:
             if not raw or raw.isspace():
                 continue
             heading = raw.startswith(HEADING)
+            cell = CELL in raw
+            if cell:
+                raw = raw.replace(CELL, "")
             if LINK_OPEN in raw:
                 links = _link_chars(raw)
                 text = " ".join(raw.replace(LINK_OPEN, "").replace(LINK_CLOSE, "").replace(HEADING, "").split())
@@ -118,5 +125,5 @@ def split_blocks(marked_text: str) -> list[Block]:
                 links = 0
                 text = " ".join(raw.replace(LINK_CLOSE, "").replace(HEADING, "").split())
             if text:
-                blocks.append(Block(text, min(links, len(text)), heading=heading))
+                blocks.append(Block(text, min(links, len(text)), heading=heading, cell=cell))
     return blocks

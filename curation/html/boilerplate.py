@@ -45,7 +45,7 @@ WORDS = (
     "comment", "comments", "share", "sharing", "social", "related", "sidebar", "cookie", "cookies",
     "newsletter", "breadcrumb", "breadcrumbs", "subscribe", "subscription", "promo", "advert", "ads",
     "advertisement", "banner", "popup", "modal", "navbar", "nav", "menu", "header", "footer", "masthead",
-    "disqus", "recommended", "trending", "taglist", "tags", "byline", "author", "skip", "pagination",
+    "disqus", "recommended", "trending", "taglist", "tags", "byline", "author", "pagination",
     "pager", "toolbar", "consent", "gdpr", "signup", "login", "widget", "outbrain", "taboola",
     "bio", "teaser", "teasers", "recommendations", "readmore", "more", "caption", "credit", "credits",
     "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",

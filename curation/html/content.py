@@ -46,6 +46,19 @@ FALLBACK_RATIO = 3.0
 #: A named container must hold this share of the paragraph-scored candidate's text.
 MIN_SHARE = 0.5
 
+#: A block more than this share link text is dropped when shorter than ``SHORT_LINK_BLOCK``
+#: characters, and any block above ``LINK_DENSITY_LONG`` (trafilatura's link_density_test drops
+#: only short link-dense elements, at 0.8; tuned on the dev split).
+LINK_DENSITY, SHORT_LINK_BLOCK, LINK_DENSITY_LONG = 0.5, 100, 0.8
+
+#: Lines shorter than this after the container's last paragraph are dropped (dev split: 20-60 tried).
+TAIL_SHORT = 30
+
+#: The container is widened to its parent while that at least doubles the paragraph text and the
+#: parent's text is at least 70% paragraphs (dev split: 1.2-2.0 and 0.5-0.8 tried; lower gains
+#: swallowed neighbouring teasers on AEB pages).
+WIDEN_GAIN, WIDEN_DENSITY = 2.0, 0.7
+
 #: Content containers, most specific first; the first match with enough text wins.
 _CONTAINER_NAMES = (
     "articlebody", "article-body", "article_body", "article__body", "article-content", "article__content",
@@ -104,6 +117,24 @@ def _paragraph_container(body):
     return best, n
 
 
+def _paragraph_chars(node) -> int:
+    return sum(n for p in node.css(_PARAGRAPHS) if (n := len(p.text(deep=True))) >= 25)
+
+
+def _widen(node, body):
+    """``node``, or the ancestor that holds its siblings' paragraphs too: an article split into
+    sections or text widgets (Readability appends such siblings to its top candidate)."""
+    pc = _paragraph_chars(node)
+    while True:
+        parent = node.parent
+        if parent is None or parent is body or node is body or parent.tag in ("html", "#document", "body"):
+            return node
+        ppc = _paragraph_chars(parent)
+        if ppc < WIDEN_GAIN * pc or ppc < WIDEN_DENSITY * len(parent.text(deep=True)):
+            return node
+        node, pc = parent, ppc
+
+
 @lru_cache(maxsize=1 << 16)
 def _names_container(value: str) -> bool:
     low = value.lower()
@@ -128,19 +159,29 @@ def find_container(body, names: PageNames | None = None):
         for node in body.css(selector):
             n = len(node.text(deep=True))
             if n >= MIN_CONTAINER_CHARS and n >= MIN_SHARE * scored_chars:
-                return node
+                return _widen(node, body)
     if scored is not None and scored_chars >= MIN_CONTAINER_CHARS:
-        return scored
+        return _widen(scored, body)
     return body
 
 
 def keep_blocks(blocks: list[Block]) -> list[Block]:
-    """Inside a chosen container: everything but link-dense lines, and headings of nothing kept."""
-    keep = [b.pre or b.link_density <= 0.5 for b in blocks]
+    """Inside a chosen container: everything but link-dense lines (short ones, as trafilatura's
+    link-density test spares long paragraphs), headings of nothing kept, and the short lines and
+    headings after the last paragraph."""
+    keep = [b.pre or not ((b.link_density > LINK_DENSITY and len(b.text) < SHORT_LINK_BLOCK)
+                          or b.link_density > LINK_DENSITY_LONG) for b in blocks]
     for i, b in enumerate(blocks):
         if b.heading and keep[i]:
             nxt = i + 1
             keep[i] = nxt < len(blocks) and keep[nxt] and not blocks[nxt].heading
+    # after the last long, link-poor block: no headings (of related links) and no short lines
+    # (share / rate / "more articles" prompts); table cells stay
+    last = max((i for i, b in enumerate(blocks) if keep[i] and (b.pre or (len(b.text) >= 80 and b.link_density < 0.2))),
+               default=-1)
+    for i in range(last + 1, len(blocks)):
+        if not blocks[i].cell and (len(blocks[i].text) < TAIL_SHORT or blocks[i].heading):
+            keep[i] = False
     return [b for b, k in zip(blocks, keep) if k]
 
 

@@ -97,3 +97,18 @@ def test_an_article_in_a_page_region_is_kept_and_a_small_region_dropped():
 def test_ruby_readings_are_dropped():
     html = f"<body><article><p><ruby>子<rt>こ</rt></ruby>どもへの{PARA}</p><p>{PARA}</p></article></body>"
     assert CurationEngine().extract(html).split("\n")[0] == f"子どもへの{PARA}"
+
+
+def test_short_lines_and_headings_after_the_last_paragraph_are_dropped():
+    html = (f"<body><article><p>{PARA}</p><p>{PARA.upper()}</p><h3>Related stories</h3>"
+            "<p>Was this article useful?</p><p>Share it</p></article></body>")
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA.upper()]
+
+
+def test_an_article_split_into_text_widgets_is_read_whole():
+    """Readability's sibling rule: the container widens to the parent that holds its siblings' paragraphs."""
+    widgets = "".join(f"<div class='text-widget'><p>{i}. {PARA}</p><p>{i}. {PARA.upper()}</p></div>" for i in range(3))
+    html = (f"<body><div class='menu-box'><a href=/1>Home</a> <a href=/2>News</a></div>"
+            f"<div class='page'>{widgets}</div><div>Impressum</div></body>")
+    lines = CurationEngine().extract(html).split("\n")
+    assert lines == [f"{i}. {p}" for i in range(3) for p in (PARA, PARA.upper())]
