@@ -61,7 +61,7 @@ _WORDS = frozenset(WORDS)
 #: ``COMMENTS_SHARE``): on a busy blog page the comments outweigh the post (profootballtalk.com).
 _COMMENT_WORDS = frozenset({"comment", "comments", "disqus", "respond", "replies"})
 COMMENTS_SHARE = 0.95
-_KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", "story", "post"})
+_KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", "story", "post", "table", "recipe", "ingredients", "instructions"})
 
 _DROP_MARK = "data-cx-drop"
 
