@@ -51,6 +51,9 @@ MIN_SHARE = 0.5
 #: only short link-dense elements, at 0.8; tuned on the dev split).
 LINK_DENSITY, SHORT_LINK_BLOCK, LINK_DENSITY_LONG = 0.5, 100, 0.8
 
+#: A heading this long (characters) is a lead paragraph set in a heading tag, kept as one.
+LONG_HEADING = 80
+
 #: Lines shorter than this after the container's last paragraph are dropped (dev split: 20-60 tried).
 TAIL_SHORT = 30
 
@@ -171,16 +174,17 @@ def keep_blocks(blocks: list[Block]) -> list[Block]:
     headings after the last paragraph."""
     keep = [b.pre or not ((b.link_density > LINK_DENSITY and len(b.text) < SHORT_LINK_BLOCK)
                           or b.link_density > LINK_DENSITY_LONG) for b in blocks]
-    for i, b in enumerate(blocks):
-        if b.heading and keep[i]:
+    heading = [b.heading and len(b.text) < LONG_HEADING for b in blocks]  # a long one is a lead paragraph
+    for i in range(len(blocks)):
+        if heading[i] and keep[i]:
             nxt = i + 1
-            keep[i] = nxt < len(blocks) and keep[nxt] and not blocks[nxt].heading
+            keep[i] = nxt < len(blocks) and keep[nxt] and not heading[nxt]
     # after the last long, link-poor block: no headings (of related links) and no short lines
-    # (share / rate / "more articles" prompts); table cells stay
+    # (share / rate / "more articles" prompts); table cells stay. Without such a block, nothing.
     last = max((i for i, b in enumerate(blocks) if keep[i] and (b.pre or (len(b.text) >= 80 and b.link_density < 0.2))),
-               default=-1)
+               default=len(blocks))
     for i in range(last + 1, len(blocks)):
-        if not blocks[i].cell and (len(blocks[i].text) < TAIL_SHORT or blocks[i].heading):
+        if not blocks[i].cell and (len(blocks[i].text) < TAIL_SHORT or heading[i]):
             keep[i] = False
     return [b for b, k in zip(blocks, keep) if k]
 

@@ -112,3 +112,13 @@ def test_an_article_split_into_text_widgets_is_read_whole():
             f"<div class='page'>{widgets}</div><div>Impressum</div></body>")
     lines = CurationEngine().extract(html).split("\n")
     assert lines == [f"{i}. {p}" for i in range(3) for p in (PARA, PARA.upper())]
+
+
+def test_a_long_heading_is_a_lead_and_short_lines_stay_without_a_paragraph():
+    from curation.html.blocks import Block
+    from curation.html.content import keep_blocks
+
+    lead = Block(PARA, 0, heading=True)
+    assert keep_blocks([lead, Block("Ort: Kasberg", 0, heading=True), Block(PARA, 0)]) == [lead, Block(PARA, 0)]
+    short = [Block("Art der Aufnahme: Digitalfoto", 0), Block("Ort: Kasberg im Frankenland", 0)]
+    assert keep_blocks(short) == short  # no paragraph on the page: no tail to cut
