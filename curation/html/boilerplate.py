@@ -37,6 +37,9 @@ DROP_TAGS_SELECTOR = f":is({_TAGS}):not(:is({_TAGS}) *)"
 #: sites put their article in an ``aside`` or its lead in a ``header`` (rnz.de, munich2022.com).
 REGION_TAGS = ("header", "footer", "aside")
 REGION_SHARE = 0.3
+#: ... and a ``header`` stays when it holds a paragraph this long: an article's lead (dev split:
+#: 100 and 150 tried).
+HEADER_LEAD = 100
 _REGIONS = ",".join(REGION_TAGS)
 REGIONS_SELECTOR = f":is({_REGIONS}):not(:is({_REGIONS}) *)"
 
@@ -82,7 +85,7 @@ def is_comments_name(value: str) -> bool:
 
 def drop_tags(root) -> None:
     """Remove every non-content tag under ``root`` (a selectolax node), with its subtree, and the
-    page regions that hold at most ``REGION_SHARE`` of its text."""
+    page regions that hold at most ``REGION_SHARE`` of its text (but a header with a lead)."""
     for node in root.css(DROP_TAGS_SELECTOR):
         node.decompose()
     regions = root.css(REGIONS_SELECTOR)
@@ -90,6 +93,8 @@ def drop_tags(root) -> None:
         limit = REGION_SHARE * len(root.text(deep=True))
         for node in regions:
             if len(node.text(deep=True)) <= limit:
+                if node.tag == "header" and any(len(p.text(deep=True)) >= HEADER_LEAD for p in node.css("p")):
+                    continue  # an article's header with its lead
                 node.decompose()
 
 

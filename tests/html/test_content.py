@@ -122,3 +122,10 @@ def test_a_long_heading_is_a_lead_and_short_lines_stay_without_a_paragraph():
     assert keep_blocks(blocks) == blocks  # the lead is kept although a heading follows it
     short = [Block("Art der Aufnahme: Digitalfoto", 0), Block("Ort: Kasberg im Frankenland", 0)]
     assert keep_blocks(short) == short  # no paragraph on the page: no tail to cut
+
+
+def test_an_article_header_with_its_lead_is_kept():
+    lead = "Mark Helfrich on the enormous task of cutting a film of three hours down to two, and what the studio made of the cuts."
+    html = (f"<body><header><a href=/>Home</a></header><article><header><h1>Cutting room</h1><p>{lead}</p></header>"
+            f"<p>{PARA}</p><p>{PARA.upper()}</p></article></body>")
+    assert CurationEngine().extract(html).split("\n") == ["Cutting room", lead, PARA, PARA.upper()]
