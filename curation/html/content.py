@@ -27,7 +27,7 @@ import numpy as np
 from selectolax.lexbor import LexborHTMLParser
 
 from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
-from curation.html.boilerplate import drop_named, drop_tags
+from curation.html.boilerplate import drop_named, drop_tags, is_boilerplate_name
 from curation.html.math import has_math, inline_math
 from curation.html.names import PageNames
 from curation.html.nesting import MAX_DEPTH, flatten_tags
@@ -61,6 +61,10 @@ TAIL_SHORT = 30
 #: parent's text is at least 70% paragraphs (dev split: 1.2-2.0 and 0.5-0.8 tried; lower gains
 #: swallowed neighbouring teasers on AEB pages).
 WIDEN_GAIN, WIDEN_DENSITY = 2.0, 0.7
+
+#: Sibling paragraphs of the container this long are added to it (Readability: 80 characters).
+SIBLING_MIN_CHARS = 80
+SIBLING_SCAN = 20  # dev split: 5 and 20 tried
 
 #: Content containers, most specific first; the first match with enough text wins.
 _CONTAINER_NAMES = (
@@ -214,6 +218,27 @@ def good_blocks(blocks: list[Block]) -> list[Block]:
     return out
 
 
+def _sibling_paragraphs(container) -> tuple[list[Block], list[Block]]:
+    """Paragraphs beside the container (a lead or subtitle ``<p>`` just outside the article body):
+    Readability's sibling rule, ``p`` elements of ``SIBLING_MIN_CHARS`` or more and link density
+    under 0.25, at most ``SIBLING_SCAN`` elements each way."""
+    out = ([], [])
+    for side, step in ((0, "prev"), (1, "next")):
+        node, seen = getattr(container, step), 0
+        while node is not None and seen < SIBLING_SCAN:
+            if node.tag == "p":
+                seen += 1
+                blocks = split_blocks(node.text(deep=True))
+                if (len(blocks) == 1 and len(blocks[0].text) >= SIBLING_MIN_CHARS and blocks[0].link_density < 0.25
+                        and not is_boilerplate_name(f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}")):
+                    out[side].append(blocks[0])
+            elif node.tag != "-text":
+                seen += 1
+            node = getattr(node, step)
+    out[0].reverse()
+    return out
+
+
 def _join(blocks: list[Block]) -> str:
     return "\n".join(b.text for b in blocks)
 
@@ -259,7 +284,8 @@ class CurationEngine:
         text = ""
         if container is not body:
             drop_named(container, len(container.text(deep=True)), names=names)
-            text = _join(keep_blocks(split_blocks(container.text(deep=True))))
+            before, after = _sibling_paragraphs(container)
+            text = _join(before + keep_blocks(split_blocks(container.text(deep=True))) + after)
         whole = len(body.text(deep=True))
         if len(text) >= MIN_CONTAINER_CHARS and whole <= FALLBACK_RATIO * len(text):
             return text  # the body's good blocks (a part of its text) cannot be FALLBACK_RATIO times longer

@@ -129,3 +129,10 @@ def test_an_article_header_with_its_lead_is_kept():
     html = (f"<body><header><a href=/>Home</a></header><article><header><h1>Cutting room</h1><p>{lead}</p></header>"
             f"<p>{PARA}</p><p>{PARA.upper()}</p></article></body>")
     assert CurationEngine().extract(html).split("\n") == ["Cutting room", lead, PARA, PARA.upper()]
+
+
+def test_a_lead_paragraph_beside_the_article_body_is_kept():
+    lead = "The prime minister must ask for an extension of the deadline after parliament postponed its vote."
+    html = (f"<body><div class='page'><h1>Vote postponed</h1><p class='lead'>{lead}</p><p><a href=/x>More on this</a></p>"
+            f"<div class='article-content'><p>{PARA}</p><p>{PARA.upper()}</p></div></div></body>")
+    assert CurationEngine().extract(html).split("\n") == [lead, PARA, PARA.upper()]
