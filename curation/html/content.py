@@ -74,6 +74,9 @@ _CONTAINER_NAMES = (
     "body-text", "text-content", "content-body", "main-content", "page-content", "blog-content",
     "single-content", "field-body", "fulltext", "rich-text", "news-text", "artikel",
 )
+# every name above holds one of these: most values are ruled out by them
+_CONTAINER_STEMS = ("text", "body", "post", "story", "entry", "article", "artikel", "content")
+assert all(any(s in n for s in _CONTAINER_STEMS) for n in _CONTAINER_NAMES)
 CONTAINER_SELECTORS = (
     "[itemprop=articleBody]",
     ":is(" + ",".join(f"[class*={n} i],[id*={n} i]" for n in _CONTAINER_NAMES) + "):is(div,section,article,main)",
@@ -145,7 +148,7 @@ def _widen(node, body):
 @lru_cache(maxsize=1 << 16)
 def _names_container(value: str) -> bool:
     low = value.lower()
-    return any(n in low for n in _CONTAINER_NAMES)
+    return any(s in low for s in _CONTAINER_STEMS) and any(n in low for n in _CONTAINER_NAMES)
 
 
 def find_container(body, names: PageNames | None = None):
