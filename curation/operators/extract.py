@@ -1,8 +1,9 @@
-"""extract: main-content text from HTML (trafilatura by default, resiliparse as the fast engine).
+"""extract: main-content text from HTML (trafilatura by default; curation, our own, and resiliparse faster).
 
 Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), nesting
 deeper than ``max_depth`` (100) tags unwrapped before parsing (:mod:`curation.html.nesting`: lxml drops what lies
-deeper than 256, and resiliparse's C code is superlinear in depth, past the reach of the timer), math kept
+deeper than 256, and resiliparse's C code is superlinear in depth, past the reach of the timer; the curation
+engine bounds it on its own tag scan, ``bounds_nesting``), math kept
 as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`);
 the engine-specific parts live in :mod:`curation.html.engines`.
 Rows that arrive with ``text`` and no ``html`` (text-only inputs) pass through unchanged, under the same ``max_bytes``.
