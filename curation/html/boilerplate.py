@@ -50,7 +50,7 @@ WORDS = (
     "advertisement", "banner", "popup", "modal", "navbar", "nav", "menu", "header", "footer", "masthead",
     "disqus", "recommended", "trending", "taglist", "tags", "byline", "author", "pagination",
     "pager", "toolbar", "consent", "gdpr", "signup", "login", "widget", "outbrain", "taboola",
-    "bio", "teaser", "teasers", "recommendations", "readmore", "more", "caption", "credit", "credits",
+    "bio", "teaser", "teasers", "recommendations", "more", "caption", "credit", "credits",
     "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",
     "inline", "embed", "photo", "image", "img", "figure", "gallery", "video", "player", "hidden",
 )
