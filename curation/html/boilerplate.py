@@ -49,7 +49,7 @@ WORDS = (
     "newsletter", "breadcrumb", "breadcrumbs", "subscribe", "subscription", "promo", "advert", "ads",
     "advertisement", "banner", "popup", "modal", "navbar", "nav", "menu", "header", "footer", "masthead",
     "disqus", "recommended", "trending", "taglist", "tags", "byline", "author", "pagination",
-    "pager", "toolbar", "consent", "gdpr", "signup", "login", "widget", "outbrain", "taboola",
+    "pager", "toolbar", "consent", "gdpr", "signup", "login", "outbrain", "taboola",
     "bio", "teaser", "teasers", "recommendations", "more", "caption", "credit", "credits",
     "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",
     "inline", "embed", "photo", "image", "img", "figure", "gallery", "video", "player", "hidden",
