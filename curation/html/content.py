@@ -21,11 +21,17 @@ Output: one block a line, preformatted blocks verbatim (code), no markdown marke
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
 from selectolax.lexbor import LexborHTMLParser
 
-from curation.html.blocks import Block, mark, split_blocks
-from curation.html.boilerplate import drop_named, drop_tags
-from curation.html.math import inline_math
+from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
+from curation.html.boilerplate import drop_named, drop_tags, is_boilerplate_name
+from curation.html.math import has_math, inline_math
+from curation.html.names import PageNames
+from curation.html.nesting import MAX_DEPTH, flatten_tags
+from curation.html.tags import scan
 
 #: A container (or an extraction) shorter than this is not trusted (trafilatura's MIN_EXTRACTED_SIZE is 250).
 MIN_CONTAINER_CHARS = 250
@@ -40,6 +46,26 @@ FALLBACK_RATIO = 3.0
 #: A named container must hold this share of the paragraph-scored candidate's text.
 MIN_SHARE = 0.5
 
+#: A block more than this share link text is dropped when shorter than ``SHORT_LINK_BLOCK``
+#: characters, and any block above ``LINK_DENSITY_LONG`` (trafilatura's link_density_test drops
+#: only short link-dense elements, at 0.8; tuned on the dev split).
+LINK_DENSITY, SHORT_LINK_BLOCK, LINK_DENSITY_LONG = 0.5, 100, 0.8
+
+#: A heading this long (characters) is a lead paragraph set in a heading tag, kept as one.
+LONG_HEADING = 80
+
+#: Lines shorter than this after the container's last paragraph are dropped (dev split: 20-60 tried).
+TAIL_SHORT = 30
+
+#: The container is widened to its parent while that at least doubles the paragraph text and the
+#: parent's text is at least 70% paragraphs (dev split: 1.2-2.0 and 0.5-0.8 tried; lower gains
+#: swallowed neighbouring teasers on AEB pages).
+WIDEN_GAIN, WIDEN_DENSITY = 2.0, 0.7
+
+#: Sibling paragraphs of the container this long are added to it (Readability: 80 characters).
+SIBLING_MIN_CHARS = 80
+SIBLING_SCAN = 20  # dev split: 5 and 20 tried
+
 #: Content containers, most specific first; the first match with enough text wins.
 _CONTAINER_NAMES = (
     "articlebody", "article-body", "article_body", "article__body", "article-content", "article__content",
@@ -48,6 +74,9 @@ _CONTAINER_NAMES = (
     "body-text", "text-content", "content-body", "main-content", "page-content", "blog-content",
     "single-content", "field-body", "fulltext", "rich-text", "news-text", "artikel",
 )
+# every name above holds one of these: most values are ruled out by them
+_CONTAINER_STEMS = ("text", "body", "post", "story", "entry", "article", "artikel", "content")
+assert all(any(s in n for s in _CONTAINER_STEMS) for n in _CONTAINER_NAMES)
 CONTAINER_SELECTORS = (
     "[itemprop=articleBody]",
     ":is(" + ",".join(f"[class*={n} i],[id*={n} i]" for n in _CONTAINER_NAMES) + "):is(div,section,article,main)",
@@ -98,30 +127,72 @@ def _paragraph_container(body):
     return best, n
 
 
-def find_container(body):
+def _paragraph_chars(node) -> int:
+    return sum(n for p in node.css(_PARAGRAPHS) if (n := len(p.text(deep=True))) >= 25)
+
+
+def _widen(node, body):
+    """``node``, or the ancestor that holds its siblings' paragraphs too: an article split into
+    sections or text widgets (Readability appends such siblings to its top candidate)."""
+    pc = _paragraph_chars(node)
+    while True:
+        parent = node.parent
+        if parent is None or parent is body or node is body or parent.tag in ("html", "#document", "body"):
+            return node
+        ppc = _paragraph_chars(parent)
+        if ppc < WIDEN_GAIN * pc or ppc < WIDEN_DENSITY * len(parent.text(deep=True)):
+            return node
+        node, pc = parent, ppc
+
+
+@lru_cache(maxsize=1 << 16)
+def _names_container(value: str) -> bool:
+    low = value.lower()
+    return any(s in low for s in _CONTAINER_STEMS) and any(n in low for n in _CONTAINER_NAMES)
+
+
+def find_container(body, names: PageNames | None = None):
     """The node holding the main content (``body`` when nothing better is found).
+
+    ``names``: the page's class/id values, when known (:mod:`curation.html.names`).
 
     A container found by name must hold at least ``MIN_SHARE`` of the text of the paragraph-scored
     candidate: the first ``article`` of a page is often a teaser, and ``.content`` a small box.
     """
     scored, scored_chars = _paragraph_container(body)
     for selector in CONTAINER_SELECTORS:
+        if names is not None and selector is CONTAINER_SELECTORS[1]:  # the same test on exact values
+            exact = names.selector(_names_container)
+            if exact is None:
+                continue
+            selector = f":is({exact}):is(div,section,article,main)"
         for node in body.css(selector):
             n = len(node.text(deep=True))
             if n >= MIN_CONTAINER_CHARS and n >= MIN_SHARE * scored_chars:
-                return node
+                return _widen(node, body)
     if scored is not None and scored_chars >= MIN_CONTAINER_CHARS:
-        return scored
+        return _widen(scored, body)
     return body
 
 
 def keep_blocks(blocks: list[Block]) -> list[Block]:
-    """Inside a chosen container: everything but link-dense lines, and headings of nothing kept."""
-    keep = [b.pre or b.link_density <= 0.5 for b in blocks]
-    for i, b in enumerate(blocks):
-        if b.heading and keep[i]:
+    """Inside a chosen container: everything but link-dense lines (short ones, as trafilatura's
+    link-density test spares long paragraphs), headings of nothing kept, and the short lines and
+    headings after the last paragraph."""
+    keep = [b.pre or not ((b.link_density > LINK_DENSITY and len(b.text) < SHORT_LINK_BLOCK)
+                          or b.link_density > LINK_DENSITY_LONG) for b in blocks]
+    heading = [b.heading and len(b.text) < LONG_HEADING for b in blocks]  # a long one is a lead paragraph
+    for i in range(len(blocks)):
+        if heading[i] and keep[i]:
             nxt = i + 1
-            keep[i] = nxt < len(blocks) and keep[nxt] and not blocks[nxt].heading
+            keep[i] = nxt < len(blocks) and keep[nxt] and not heading[nxt]
+    # after the last long, link-poor block: no headings (of related links) and no short lines
+    # (share / rate / "more articles" prompts); table cells stay. Without such a block, nothing.
+    last = max((i for i, b in enumerate(blocks) if keep[i] and (b.pre or (len(b.text) >= 80 and b.link_density < 0.2))),
+               default=len(blocks))
+    for i in range(last + 1, len(blocks)):
+        if not blocks[i].cell and (len(blocks[i].text) < TAIL_SHORT or heading[i]):
+            keep[i] = False
     return [b for b, k in zip(blocks, keep) if k]
 
 
@@ -150,6 +221,27 @@ def good_blocks(blocks: list[Block]) -> list[Block]:
     return out
 
 
+def _sibling_paragraphs(container) -> tuple[list[Block], list[Block]]:
+    """Paragraphs beside the container (a lead or subtitle ``<p>`` just outside the article body):
+    Readability's sibling rule, ``p`` elements of ``SIBLING_MIN_CHARS`` or more and link density
+    under 0.25, at most ``SIBLING_SCAN`` elements each way."""
+    out = ([], [])
+    for side, step in ((0, "prev"), (1, "next")):
+        node, seen = getattr(container, step), 0
+        while node is not None and seen < SIBLING_SCAN:
+            if node.tag == "p":
+                seen += 1
+                blocks = split_blocks(node.text(deep=True))
+                if (len(blocks) == 1 and len(blocks[0].text) >= SIBLING_MIN_CHARS and blocks[0].link_density < 0.25
+                        and not is_boilerplate_name(f"{node.attributes.get('class') or ''} {node.attributes.get('id') or ''}")):
+                    out[side].append(blocks[0])
+            elif node.tag != "-text":
+                seen += 1
+            node = getattr(node, step)
+    out[0].reverse()
+    return out
+
+
 def _join(blocks: list[Block]) -> str:
     return "\n".join(b.text for b in blocks)
 
@@ -157,14 +249,33 @@ def _join(blocks: list[Block]) -> str:
 class CurationEngine:
     name = "curation"
 
-    def __init__(self, include_tables: bool = True, keep_math: bool = True):
+    #: The engine bounds the page's nesting itself, on the tag scan its marks use (one encode, one
+    #: scan): the operator's own pre-pass is skipped.
+    bounds_nesting = True
+
+    def __init__(self, include_tables: bool = True, keep_math: bool = True, max_depth: int = MAX_DEPTH):
         self.include_tables = include_tables
         self.keep_math = keep_math
+        self.max_depth = max_depth
+
+    def _prepare(self, html: str) -> tuple[bytes, PageNames]:
+        """The page as marked UTF-8 (math inlined, nesting bounded to ``max_depth``, 0: unbounded),
+        and its class/id values."""
+        raw = html.encode("utf-8", "surrogatepass")
+        tags = scan_page(raw)
+        if self.keep_math and has_math(tags):
+            raw = inline_math(html).encode("utf-8", "surrogatepass")
+            tags = scan_page(raw)
+        if self.max_depth:
+            flat = flatten_tags(tags, self.max_depth)
+            if flat is not None:
+                raw = flat
+                tags = scan(np.frombuffer(flat, dtype=np.uint8))
+        return mark_tags(tags), PageNames(raw)
 
     def extract(self, html: str, url: str | None = None) -> str:
-        if self.keep_math:
-            html = inline_math(html)
-        tree = LexborHTMLParser(mark(html))
+        marked, names = self._prepare(html)
+        tree = LexborHTMLParser(marked)
         body = tree.body
         if body is None:
             return ""
@@ -172,15 +283,16 @@ class CurationEngine:
         if not self.include_tables:
             for table in body.css("table:not(table *)"):
                 table.decompose()
-        container = find_container(body)
+        container = find_container(body, names)
         text = ""
         if container is not body:
-            drop_named(container, len(container.text(deep=True)))
-            text = _join(keep_blocks(split_blocks(container.text(deep=True))))
+            drop_named(container, len(container.text(deep=True)), names=names)
+            before, after = _sibling_paragraphs(container)
+            text = _join(before + keep_blocks(split_blocks(container.text(deep=True))) + after)
         whole = len(body.text(deep=True))
         if len(text) >= MIN_CONTAINER_CHARS and whole <= FALLBACK_RATIO * len(text):
             return text  # the body's good blocks (a part of its text) cannot be FALLBACK_RATIO times longer
-        drop_named(body, whole)
+        drop_named(body, whole, names=names)
         fallback = _join(good_blocks(split_blocks(body.text(deep=True))))
         if len(text) < MIN_CONTAINER_CHARS or len(fallback) > FALLBACK_RATIO * len(text):
             return fallback if len(fallback) > len(text) else text

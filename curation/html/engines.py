@@ -71,17 +71,22 @@ class ResiliparseEngine:
         return (text or "").strip()
 
 
-def _curation_engine(include_tables: bool = True, keep_math: bool = True):
+def _curation_engine(include_tables: bool = True, keep_math: bool = True, max_depth: int | None = None):
     from curation.html.content import CurationEngine
+    from curation.html.nesting import MAX_DEPTH
 
-    return CurationEngine(include_tables=include_tables, keep_math=keep_math)
+    return CurationEngine(include_tables=include_tables, keep_math=keep_math,
+                          max_depth=MAX_DEPTH if max_depth is None else max_depth)
 
 
 ENGINES = {"trafilatura": TrafilaturaEngine, "resiliparse": ResiliparseEngine, "curation": _curation_engine}
 
 
-def get_engine(name: str, include_tables: bool = True, keep_math: bool = True):
-    try:
-        return ENGINES[name](include_tables=include_tables, keep_math=keep_math)
-    except KeyError:
-        raise ValueError(f"unknown extraction engine {name!r}; expected one of {sorted(ENGINES)}") from None
+def get_engine(name: str, include_tables: bool = True, keep_math: bool = True, max_depth: int | None = None):
+    """The engine ``name``. ``max_depth`` reaches the engines that bound nesting themselves
+    (``bounds_nesting``: curation); the operator's pre-pass bounds it for the others."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown extraction engine {name!r}; expected one of {sorted(ENGINES)}")
+    if name == "curation":
+        return ENGINES[name](include_tables=include_tables, keep_math=keep_math, max_depth=max_depth)
+    return ENGINES[name](include_tables=include_tables, keep_math=keep_math)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import html as htmllib
 import re
 
+import numpy as np
+
+from curation.html.tags import Tags, keys
+
 _MATH = re.compile(r"<math\b([^>]*)>(.*?)</math\s*>", re.S | re.I)
 _TEX_ANNOTATION = re.compile(
     r"<annotation\b[^>]*encoding\s*=\s*[\"']application/x-tex[\"'][^>]*>(.*?)</annotation\s*>", re.S | re.I
@@ -46,6 +50,28 @@ def _math_to_span(m: re.Match) -> str:
 def _tex_script_to_span(m: re.Match) -> str:
     fence = "$$" if m.group(1) else "$"
     return _span(f"{fence}{m.group(2).strip()}{fence}")
+
+
+_MATH_KEY, _SCRIPT_KEY = keys(["math"])[0], keys(["script"])[0]
+_MJX_PREFIX = int(np.frombuffer(b"mjx-\0\0\0\0", dtype=np.uint64)[0])
+_MJX_MASK = int(np.frombuffer(b"\xff\xff\xff\xff\0\0\0\0", dtype=np.uint64)[0])
+
+
+def has_math(tags: Tags) -> bool:
+    """Whether the page of a tag scan holds what :func:`inline_math` rewrites: a ``<math>``, a
+    MathJax ``<mjx-...>`` element or a ``<script type="math/tex">``. From the scan's names, and a
+    look inside the few ``script`` start tags: no search of the page's text (a ``"math" in html``
+    over a fresh 190 kB page costs 0.2 ms, 6% of an extraction)."""
+    names = tags.keys
+    if (names == _MATH_KEY).any() or ((names & np.uint64(_MJX_MASK)) == np.uint64(_MJX_PREFIX)).any():
+        return True
+    scripts = tags.lt[(names == _SCRIPT_KEY) & ~tags.is_close]
+    if scripts.size == 0:
+        return False
+    raw = tags.buf.base if isinstance(tags.buf.base, bytes) else tags.buf.tobytes()
+    ends = tags.gt[np.minimum(np.searchsorted(tags.gt, scripts), tags.gt.size - 1)].tolist()
+    return any(raw.find(b"math/tex", a, b) >= 0 or raw.find(b"MATH/TEX", a, b) >= 0
+               for a, b in zip(scripts.tolist(), ends))
 
 
 def inline_math(html: str) -> str:

@@ -24,49 +24,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from curation.html.tags import Tags, encode, keys, member, scan
+
 #: Counted tags nested deeper than this are unwrapped (their text stays).
 MAX_DEPTH = 100
 
-# Names compared on their first 8 bytes, lower-cased (longer names are not in these sets).
+# Names compared on their first 8 bytes, lower-cased (:mod:`curation.html.tags`).
 _NOT_COUNTED = (
     # void elements (HTML Living Standard, 13.1.2)
     "area base br col embed hr img input link meta param source track wbr keygen basefont bgsound frame image isindex"
     # end tag optional, or closed by the parser when a sibling opens (13.1.2.4)
     " p li dt dd tr td th tbody thead tfoot option optgroup rb rt rtc rp colgroup caption html head body"
 ).split()
-_WINDOW = 8
-
-
-def _keys(names: list[str]) -> np.ndarray:
-    out = np.zeros((len(names), _WINDOW), dtype=np.uint8)
-    for i, n in enumerate(names):
-        b = n.encode()[:_WINDOW]
-        out[i, : len(b)] = np.frombuffer(b, dtype=np.uint8)
-    return np.sort(out.view(np.uint64).ravel())
-
-
-def _member(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a small sorted set, by binary search (three times faster here)."""
-    at = np.minimum(np.searchsorted(sorted_set, keys), sorted_set.size - 1)
-    return sorted_set[at] == keys
-
-
-_NOT_COUNTED_KEYS = _keys(_NOT_COUNTED + ["script", "style"])
-_RAW_TEXT_KEYS = _keys(["script", "style"])
-_NAME_CHAR = np.zeros(256, dtype=bool)
-for _c in b"abcdefghijklmnopqrstuvwxyz0123456789-_:":
-    _NAME_CHAR[_c] = True
-_LOWER = np.arange(256, dtype=np.uint8)
-_LOWER[65:91] += 32
-
-
-def _tag_keys(buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """The first 8 bytes of each tag name beginning at ``starts``, lower-cased, zero-padded."""
-    idx = np.minimum(starts[:, None] + np.arange(_WINDOW), len(buf) - 1)
-    window = _LOWER[buf[idx]]
-    in_name = np.logical_and.accumulate(_NAME_CHAR[window], axis=1)
-    window = np.where(in_name, window, 0).astype(np.uint8)
-    return np.ascontiguousarray(window).view(np.uint64).ravel()
+_NOT_COUNTED_KEYS = keys(_NOT_COUNTED + ["script", "style"])
+_RAW_TEXT_KEYS = keys(["script", "style"])
 
 
 def _outside(lt: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> np.ndarray:
@@ -82,32 +53,25 @@ def _outside(lt: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> np.ndarra
     return (last_open_at < 0) | (last_close_at > last_open_at) | (last_open_at == lt)
 
 
-def _depth_changes(buf: np.ndarray):
+def _depth_changes(tags: Tags):
     """(start, end) byte spans of the counted tags, and +1/-1 for each, in page order.
 
     Tags inside comments and inside ``script``/``style`` text (where ``i<n`` is code) are skipped.
     """
-    lt = np.flatnonzero(buf[:-1] == 60)  # '<'
-    gt = np.flatnonzero(buf == 62)  # '>'
-    if lt.size == 0 or gt.size == 0:
+    buf, all_lt, gt = tags.buf, tags.all_lt, tags.gt
+    if tags.lt.size == 0 or gt.size == 0:
         return None
     # comment bounds from the positions already found: "<!--" starts and "-->" ends
-    bang = lt[(buf[lt + 1] == 33) & (lt + 3 < len(buf))]
+    bang = all_lt[(buf[all_lt + 1] == 33) & (all_lt + 3 < len(buf))]
     comment_open = bang[(buf[bang + 2] == 45) & (buf[np.minimum(bang + 3, len(buf) - 1)] == 45)]
     dash = gt[gt >= 2]
     comment_close = dash[(buf[dash - 1] == 45) & (buf[dash - 2] == 45)] - 2
-    nxt = _LOWER[buf[lt + 1]]
-    is_close = nxt == 47  # '/'
-    name_at = np.where(is_close, lt + 2, lt + 1)
-    first = _LOWER[buf[np.minimum(name_at, len(buf) - 1)]]
-    named = (first >= 97) & (first <= 122) & (name_at < len(buf))
-    lt, is_close, name_at = lt[named], is_close[named], name_at[named]
-    keys = _tag_keys(buf, name_at)
-    raw = _member(keys, _RAW_TEXT_KEYS)
+    lt, is_close, names = tags.lt, tags.is_close, tags.keys
+    raw = member(names, _RAW_TEXT_KEYS)
     keep = _outside(lt, comment_open, comment_close)
     if raw.any():
         keep &= _outside(lt, lt[raw & ~is_close], lt[raw & is_close])
-    counted = keep & ~_member(keys, _NOT_COUNTED_KEYS)
+    counted = keep & ~member(names, _NOT_COUNTED_KEYS)
     end_i = np.searchsorted(gt, lt)
     counted &= end_i < gt.size
     lt, is_close, end = lt[counted], is_close[counted], gt[end_i[counted]]
@@ -117,10 +81,10 @@ def _depth_changes(buf: np.ndarray):
     return lt, end, step
 
 
-def _walk(buf: np.ndarray):
+def _walk(tags: Tags):
     """(start, end, step, depth) of each counted tag, depth floored at 0 as a parser ignores a
     stray close tag: the floored walk is the running sum minus the lowest negative value so far."""
-    found = _depth_changes(buf)
+    found = _depth_changes(tags)
     if found is None:
         return None
     start, end, step = found
@@ -130,24 +94,32 @@ def _walk(buf: np.ndarray):
 
 def max_depth(html: str) -> int:
     """The deepest nesting of counted tags on the page."""
-    walk = _walk(np.frombuffer(html.encode("utf-8", "surrogatepass"), dtype=np.uint8))
+    walk = _walk(scan(encode(html)))
     return 0 if walk is None or walk[3].size == 0 else int(walk[3].max())
+
+
+def flatten_tags(tags: Tags, limit: int = MAX_DEPTH) -> bytes | None:
+    """The page of ``tags`` with counted tags nested deeper than ``limit`` cut out, as UTF-8; None
+    when none is (the page nests normally)."""
+    if tags.lt.size <= limit:  # cannot nest deeper than its number of tags
+        return None
+    walk = _walk(tags)
+    if walk is None or walk[3].size == 0 or walk[3].max() <= limit:
+        return None
+    start, end, step, depth = walk
+    # An open tag is cut when it takes the depth above the bound; a close tag when it comes back
+    # down from above it: on a well-nested page these are exactly the pairs of the same element.
+    cut = np.where(step > 0, depth > limit, depth - step > limit)
+    mark = np.zeros(len(tags.buf) + 1, dtype=np.int32)
+    np.add.at(mark, start[cut], 1)
+    np.add.at(mark, end[cut] + 1, -1)
+    removed = np.cumsum(mark[:-1]) > 0
+    return tags.buf[~removed].tobytes()
 
 
 def flatten_deep_nesting(html: str, limit: int = MAX_DEPTH) -> str:
     """``html`` with counted tags nested deeper than ``limit`` cut out; the page itself when none is."""
     if html.count("<") <= limit:  # cannot nest deeper than its number of tags
         return html
-    buf = np.frombuffer(html.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    walk = _walk(buf)
-    if walk is None or walk[3].size == 0 or walk[3].max() <= limit:
-        return html
-    start, end, step, depth = walk
-    # An open tag is cut when it takes the depth above the bound; a close tag when it comes back
-    # down from above it: on a well-nested page these are exactly the pairs of the same element.
-    cut = np.where(step > 0, depth > limit, depth - step > limit)
-    mark = np.zeros(len(buf) + 1, dtype=np.int32)
-    np.add.at(mark, start[cut], 1)
-    np.add.at(mark, end[cut] + 1, -1)
-    removed = np.cumsum(mark[:-1]) > 0
-    return buf[~removed].tobytes().decode("utf-8", "surrogatepass")
+    flat = flatten_tags(scan(encode(html)), limit)
+    return html if flat is None else flat.decode("utf-8", "surrogatepass")

@@ -1,8 +1,9 @@
-"""extract: main-content text from HTML (trafilatura by default, resiliparse as the fast engine).
+"""extract: main-content text from HTML (trafilatura by default; curation, our own, and resiliparse faster).
 
 Per page: size bound (``max_bytes`` of UTF-8, default 10 MB), time bound (``timeout_s``), nesting
 deeper than ``max_depth`` (100) tags unwrapped before parsing (:mod:`curation.html.nesting`: lxml drops what lies
-deeper than 256, and resiliparse's C code is superlinear in depth, past the reach of the timer), math kept
+deeper than 256, and resiliparse's C code is superlinear in depth, past the reach of the timer; the curation
+engine bounds it on its own tag scan, ``bounds_nesting``), math kept
 as text (:mod:`curation.html.math`), markdown markers removed (:mod:`curation.html.markdown`);
 the engine-specific parts live in :mod:`curation.html.engines`.
 Rows that arrive with ``text`` and no ``html`` (text-only inputs) pass through unchanged, under the same ``max_bytes``.
@@ -46,7 +47,9 @@ class Extract(MapOperator):
     Params = ExtractParams
 
     def setup(self) -> None:
-        self.engine = get_engine(self.params.engine, self.params.include_tables, self.params.keep_math)
+        self.engine = get_engine(self.params.engine, self.params.include_tables, self.params.keep_math, self.params.max_depth)
+        #: the operator's nesting pre-pass, unless the engine bounds nesting on its own scan
+        self._prepass = bool(self.params.max_depth) and not getattr(self.engine, "bounds_nesting", False)
 
     def extract_one(self, html: str, url: str | None) -> tuple[str | None, str | None, str | None]:
         """Return (text, reason, detail); reason is None when the page is kept."""
@@ -57,7 +60,7 @@ class Extract(MapOperator):
             return None, "too_large", f"{size} bytes > max_bytes {p.max_bytes}"
         try:
             with time_limit(p.timeout_s):
-                text = self.engine.extract(flatten_deep_nesting(html, p.max_depth) if p.max_depth else html, url)
+                text = self.engine.extract(flatten_deep_nesting(html, p.max_depth) if self._prepass else html, url)
         except PageTimeout:
             return None, "timeout", f"{p.engine} took more than {p.timeout_s}s"
         except (KeyboardInterrupt, SystemExit, GeneratorExit):

@@ -71,3 +71,68 @@ def test_bundled_scrapinghub_pages(sample_dir):
                                              .read().decode("utf-8", "replace")), v["articleBody"])[2]
           for k, v in gt.items()]
     assert sum(f1) / len(f1) >= 0.9, f1
+
+
+def test_a_dropped_link_takes_both_of_its_marks():
+    """A link removed by its name (a ``gallery`` thumbnail) must not leave an open link mark that
+    turns the rest of its paragraph into link text."""
+    html = f"<body><article><p><a class='gallery' href=/i.jpg><img src=t.jpg></a>{PARA}</p><p>{PARA}</p></article></body>"
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA]
+
+
+def test_comments_that_outweigh_the_post_are_dropped():
+    comments = "".join(f"<li class='comment'><p>Reader {i}: {PARA}</p></li>" for i in range(12))
+    html = (f"<body><section id='main-content'><div class='entry-content'><p>{PARA}</p><p>{PARA.upper()}</p></div>"
+            f"<div class='comments-area' id='comments'><ol class='comment-list'>{comments}</ol></div></section></body>")
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA.upper()]
+
+
+def test_an_article_in_a_page_region_is_kept_and_a_small_region_dropped():
+    html = (f"<body><header class='site'><a href=/>Home</a> The Daily Paper, since 1851</header>"
+            f"<main><aside class='story'><h1>Budget passes</h1><p>{PARA}</p><p>{PARA.upper()}</p></aside></main>"
+            f"<footer>Copyright 2024 The Daily Paper, all rights reserved</footer></body>")
+    assert CurationEngine().extract(html).split("\n") == ["Budget passes", PARA, PARA.upper()]
+
+
+def test_ruby_readings_are_dropped():
+    html = f"<body><article><p><ruby>子<rt>こ</rt></ruby>どもへの{PARA}</p><p>{PARA}</p></article></body>"
+    assert CurationEngine().extract(html).split("\n")[0] == f"子どもへの{PARA}"
+
+
+def test_short_lines_and_headings_after_the_last_paragraph_are_dropped():
+    html = (f"<body><article><p>{PARA}</p><p>{PARA.upper()}</p><h3>Related stories</h3>"
+            "<p>Was this article useful?</p><p>Share it</p></article></body>")
+    assert CurationEngine().extract(html).split("\n") == [PARA, PARA.upper()]
+
+
+def test_an_article_split_into_text_widgets_is_read_whole():
+    """Readability's sibling rule: the container widens to the parent that holds its siblings' paragraphs."""
+    widgets = "".join(f"<div class='text-widget'><p>{i}. {PARA}</p><p>{i}. {PARA.upper()}</p></div>" for i in range(3))
+    html = (f"<body><div class='menu-box'><a href=/1>Home</a> <a href=/2>News</a></div>"
+            f"<div class='page'>{widgets}</div><div>Impressum</div></body>")
+    lines = CurationEngine().extract(html).split("\n")
+    assert lines == [f"{i}. {p}" for i in range(3) for p in (PARA, PARA.upper())]
+
+
+def test_a_long_heading_is_a_lead_and_short_lines_stay_without_a_paragraph():
+    from curation.html.blocks import Block
+    from curation.html.content import keep_blocks
+
+    blocks = [Block(PARA, 0, heading=True), Block("Ort: Kasberg", 0, heading=True), Block(PARA, 0)]
+    assert keep_blocks(blocks) == blocks  # the lead is kept although a heading follows it
+    short = [Block("Art der Aufnahme: Digitalfoto", 0), Block("Ort: Kasberg im Frankenland", 0)]
+    assert keep_blocks(short) == short  # no paragraph on the page: no tail to cut
+
+
+def test_an_article_header_with_its_lead_is_kept():
+    lead = "Mark Helfrich on the enormous task of cutting a film of three hours down to two, and what the studio made of the cuts."
+    html = (f"<body><header><a href=/>Home</a></header><article><header><h1>Cutting room</h1><p>{lead}</p></header>"
+            f"<p>{PARA}</p><p>{PARA.upper()}</p></article></body>")
+    assert CurationEngine().extract(html).split("\n") == ["Cutting room", lead, PARA, PARA.upper()]
+
+
+def test_a_lead_paragraph_beside_the_article_body_is_kept():
+    lead = "The prime minister must ask for an extension of the deadline after parliament postponed its vote."
+    html = (f"<body><div class='page'><h1>Vote postponed</h1><p class='lead'>{lead}</p><p><a href=/x>More on this</a></p>"
+            f"<div class='article-content'><p>{PARA}</p><p>{PARA.upper()}</p></div></div></body>")
+    assert CurationEngine().extract(html).split("\n") == [lead, PARA, PARA.upper()]
