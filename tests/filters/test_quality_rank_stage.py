@@ -92,3 +92,18 @@ def test_token_prior_then_quality_rank_in_the_engine(ray_local, tmp_path):
     want = pa.concat_tables(_phases(QualityRank({"within": ["lang", "script"]}), [ref], 1)).column("quality")
     np.testing.assert_array_equal(got.column("quality").to_numpy(), want.to_numpy())
     assert len(set(got.column("lang").to_pylist())) > 5  # und and several languages ranked apart
+
+
+def test_pipeline_place_is_checked():
+    # in pipelines/llama3.yaml after token_prior and before quality_select it is accepted; without
+    # token_prior before it, refused (it ranks that column)
+    import yaml
+
+    cfg = yaml.safe_load((SAMPLE.parent / "pipelines" / "llama3.yaml").read_text())
+    stages = [s for s in cfg["stages"] if s["op"] not in ("token_prior", "quality_rank")]
+    at = [s["op"] for s in stages].index("quality_select")
+    good = dict(cfg, stages=stages[:at] + [{"op": "token_prior"}, {"op": "quality_rank"}] + stages[at:])
+    assert [s.op for s in parse_pipeline(good).stages][at:at + 3] == ["token_prior", "quality_rank", "quality_select"]
+    bad = dict(cfg, stages=stages[:at] + [{"op": "quality_rank"}] + stages[at:])
+    with pytest.raises(Exception, match="requires column 'token_prior'"):
+        parse_pipeline(bad)
