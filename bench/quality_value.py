@@ -20,6 +20,14 @@ stage, over the pool). The prior's full test::
     CURATION_MODELS=models .venv/bin/python bench/quality_value.py --run runs/sample --scores quality_prior \\
         --seeds 2 --tokens 200000 --flavour debug --cpu-threads 1 --out out/quality_value_prior
 
+The score that passes (the default pipeline's ``quality``, the ``quality_rank`` stage), the prior
+ranked within (domain, language, dominant script)::
+
+    CURATION_MODELS=models .venv/bin/python bench/quality_value.py --run runs/sample --scores quality_prior_lang \\
+        --seeds 2 --tokens 200000 --flavour debug --cpu-threads 1 --out out/qv_prior_lang
+
+``quality_prior_reflm_lang`` (prior and reference-LM percentiles averaged) is computed too; not yet measured.
+
 Prints the table (mean bpb per half, top and bottom vs random, verdict) and, last, one JSON line.
 """
 
