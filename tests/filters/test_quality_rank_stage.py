@@ -100,10 +100,25 @@ def test_pipeline_place_is_checked():
     import yaml
 
     cfg = yaml.safe_load((SAMPLE.parent / "pipelines" / "llama3.yaml").read_text())
-    stages = [s for s in cfg["stages"] if s["op"] not in ("token_prior", "quality_rank")]
+    stages = [s for s in cfg["stages"] if s["op"] not in ("token_prior", "quality_rank")]  # as if not there
     at = [s["op"] for s in stages].index("quality_select")
     good = dict(cfg, stages=stages[:at] + [{"op": "token_prior"}, {"op": "quality_rank"}] + stages[at:])
     assert [s.op for s in parse_pipeline(good).stages][at:at + 3] == ["token_prior", "quality_rank", "quality_select"]
     bad = dict(cfg, stages=stages[:at] + [{"op": "quality_rank"}] + stages[at:])
     with pytest.raises(Exception, match="requires column 'token_prior'"):
         parse_pipeline(bad)
+
+
+def test_llama3_selects_by_the_rank_that_passed():
+    # pipelines/llama3.yaml: quality_select and the mix's tilt act on quality_rank's `quality` (the score
+    # that passed the selection test, docs/models.md), not on the fastText/RoBERTa one that did not
+    import yaml
+
+    stages = yaml.safe_load((SAMPLE.parent / "pipelines" / "llama3.yaml").read_text())["stages"]
+    ops = [s["op"] for s in stages]
+    at = ops.index("quality")
+    assert ops[at:at + 5] == ["quality", "token_prior", "quality_rank", "quality_select", "mix"]
+    rank, select, mix = stages[at + 2], stages[at + 3], stages[at + 4]
+    assert rank.get("column", "token_prior") == "token_prior" and rank.get("output", "quality") == "quality"
+    assert select["column"] == "quality" and select["keep_fraction"]["general"] < 1.0
+    assert mix["quality_preference"] > 0
