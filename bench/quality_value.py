@@ -20,6 +20,14 @@ stage, over the pool). The prior's full test::
     CURATION_MODELS=models .venv/bin/python bench/quality_value.py --run runs/sample --scores quality_prior \\
         --seeds 2 --tokens 200000 --flavour debug --cpu-threads 1 --out out/quality_value_prior
 
+The score that passes (the default pipeline's ``quality``, the ``quality_rank`` stage), the prior
+ranked within (domain, language, dominant script)::
+
+    CURATION_MODELS=models .venv/bin/python bench/quality_value.py --run runs/sample --scores quality_prior_lang \\
+        --seeds 2 --tokens 200000 --flavour debug --cpu-threads 1 --out out/qv_prior_lang
+
+``quality_prior_reflm_lang`` (prior and reference-LM percentiles averaged) is computed too; not yet measured.
+
 Prints the table (mean bpb per half, top and bottom vs random, verdict) and, last, one JSON line.
 """
 
@@ -31,7 +39,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 
@@ -75,9 +85,41 @@ def token_prior_scores(table: pa.Table, models: str | None) -> pa.Array:
         table.column("text"), table.column("domain").to_pylist() if "domain" in table.column_names else [""] * len(table)), pa.float64())
 
 
+def rank_groups(table: pa.Table) -> list[str]:
+    """Each document's (domain, language, dominant script): the groups a score is ranked within."""
+    from curation.text.scripts import dominant_scripts
+
+    n = table.num_rows
+    dom = table.column("domain").to_pylist() if "domain" in table.column_names else [""] * n
+    lang = table.column("lang").to_pylist() if "lang" in table.column_names else [""] * n
+    return [f"{d}\x00{g}\x00{s}" for d, g, s in zip(dom, lang, dominant_scripts(table.column("text").to_pylist()))]
+
+
+def _within(scores: pa.Array, table: pa.Table) -> np.ndarray:
+    from curation.ranks import percentile_within
+
+    nbytes = np.asarray(pc.binary_length(table.column("text")), dtype=np.float64)
+    return percentile_within(np.asarray(scores.to_numpy(zero_copy_only=False), dtype=np.float64),
+                             rank_groups(table), nbytes)
+
+
+def token_prior_lang_scores(table: pa.Table, models: str | None) -> pa.Array:
+    """``quality_prior_lang``: the prior's byte-weighted percentile within the document's (domain,
+    language, dominant script) (curation/ranks.py): a half cannot win by its languages or scripts."""
+    return pa.array(_within(token_prior_scores(table, models), table), pa.float64())
+
+
+def prior_reflm_lang_scores(table: pa.Table, models: str | None) -> pa.Array:
+    """``quality_prior_reflm_lang``: the mean of the prior's and the reference LM's percentiles
+    within (domain, language, dominant script)."""
+    return pa.array((_within(token_prior_scores(table, models), table)
+                     + _within(reference_lm_scores(table, models), table)) / 2, pa.float64())
+
+
 #: scores this bench computes itself (not columns of the run)
 COMPUTED = {"quality_reflm": reference_lm_scores, "quality_fasttext_ref": fasttext_reference_scores,
-            "quality_prior": token_prior_scores}
+            "quality_prior": token_prior_scores, "quality_prior_lang": token_prior_lang_scores,
+            "quality_prior_reflm_lang": prior_reflm_lang_scores}
 
 
 def pool(run: str, scores: list[str], out: Path, models: str | None = None) -> Path:
@@ -86,6 +128,8 @@ def pool(run: str, scores: list[str], out: Path, models: str | None = None) -> P
     from curation.evaluation.draw import ArmDocs
 
     d = ArmDocs(sources.resolve(f"{run}@quality"), scores=tuple(s for s in scores if s not in COMPUTED))
+    if "lang" not in d.table.column_names and any(s.endswith("_lang") for s in scores):
+        sys.exit(f"{run}@quality has no lang column to rank within")
     for s in scores:
         if s in COMPUTED:
             d.table = d.table.append_column(s, COMPUTED[s](d.table, models))

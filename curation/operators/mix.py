@@ -87,10 +87,10 @@ class MixParams(Params):
     quality_column: str = "quality"
     #: beta of the quality tilt of the sampling (docs/models.md, "Quality preference"): a fractional
     #: copy goes by Efraimidis-Spirakis priority with weight exp(beta * quality), quality clipped to
-    #: [0, 1]; 0 = by id hash alone (no preference). Off by default: no score we ship has passed the
-    #: selection test (issue 24, docs/models.md "Does the score pick better data?"; the bundled
-    #: ``quality`` ranks training value backwards on make curate's run), so tilting toward it would
-    #: tilt toward worse data. GPT-3 (Brown et al. 2020, Appendix A) resampled with a Pareto rule whose
+    #: [0, 1]; 0 = by id hash alone (no preference). Off by default: the ``quality`` stage's score
+    #: fails the selection test (issue 24, docs/models.md "Does the score pick better data?"; it ranks
+    #: training value backwards on make curate's run), so tilting toward it would tilt toward worse
+    #: data; pipelines/llama3.yaml sets 3 on the ``quality_rank`` stage's ``quality``, which passes. GPT-3 (Brown et al. 2020, Appendix A) resampled with a Pareto rule whose
     #: keep odds grow about exp(6) per unit of score; 3 is half that tilt, for a score that passes.
     quality_preference: float = Field(0.0, ge=0.0, le=20.0)
 

@@ -50,10 +50,11 @@ BIN_SHIFT = 12  # float32 sortable key >> 12: 2^20 bins, relative resolution 2^-
 
 
 class QualitySelectParams(Params):
-    #: share of each domain's documents kept, best first. Off by default (1.0 everywhere): no score
-    #: we ship has passed the selection test yet (issue 24, docs/models.md "Does the score pick better
-    #: data?"): trained on the top half of each domain by ``quality``, the debug model was no better
-    #: than on a random half, and the bottom half was the best of the three. DCLM keeps its top 10%
+    #: share of each domain's documents kept, best first. Off by default (1.0 everywhere): the
+    #: ``quality`` stage's score fails the selection test (issue 24, docs/models.md "Does the score
+    #: pick better data?": its top half trained the debug model no better than a random half, its
+    #: bottom half the best). pipelines/llama3.yaml cuts 5% of general and multilingual by the
+    #: ``quality_rank`` stage's ``quality``, which passes. DCLM keeps its top 10%
     #: and FineWeb-Edu about 8%, with scores that pass that test on their pools; set fractions here
     #: for a score that passes it on yours (``curate evaluate --select COLUMN``).
     keep_fraction: dict[str, float] = Field(default_factory=lambda: {

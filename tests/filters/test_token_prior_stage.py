@@ -66,11 +66,13 @@ def test_stage_in_the_engine(ray_local, tmp_path):
 
 def test_pipeline_place_is_checked():
     # in pipelines/llama3.yaml right before quality_select it is accepted; before `domain`, refused
+    # (llama3.yaml holds token_prior and quality_rank there already: taken out first)
     cfg = yaml.safe_load((ROOT / "pipelines" / "llama3.yaml").read_text())
-    ops = [s["op"] for s in cfg["stages"]]
-    good = dict(cfg, stages=cfg["stages"][:ops.index("quality_select")] + [{"op": "token_prior", "write_quality": True}]
-                + cfg["stages"][ops.index("quality_select"):])
+    stages = [s for s in cfg["stages"] if s["op"] not in ("token_prior", "quality_rank")]
+    ops = [s["op"] for s in stages]
+    good = dict(cfg, stages=stages[:ops.index("quality_select")] + [{"op": "token_prior", "write_quality": True}]
+                + stages[ops.index("quality_select"):])
     assert "token_prior" in [s.op for s in parse_pipeline(good).stages]
-    bad = dict(cfg, stages=cfg["stages"][:1] + [{"op": "token_prior"}] + cfg["stages"][1:])
+    bad = dict(cfg, stages=stages[:1] + [{"op": "token_prior"}] + stages[1:])
     with pytest.raises(Exception, match="requires column 'domain'"):
         parse_pipeline(bad)

@@ -8,7 +8,7 @@ from curation.operators import REGISTRY, _built_ins, operator_class
 def test_every_built_in_is_found_with_its_class():
     assert set(REGISTRY) == {"extract", "url_filter", "url_dedup", "minhash_dedup", "language", "domain",
                              "line_dedup", "pii", "heuristics", "fluency", "kl_filter", "decontaminate",
-                             "quality", "quality_select", "token_prior", "mix", "tokenize"}
+                             "quality", "quality_select", "token_prior", "quality_rank", "mix", "tokenize"}
     for name in REGISTRY:
         assert operator_class(name).name == name
 
