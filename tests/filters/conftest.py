@@ -40,3 +40,17 @@ def wikitext_articles(shared_data) -> list[str]:
     raw = gzip.open(shared_data / "wikipedia_reference/wikitext-2-raw/wiki.test.raw.gz", "rt",
                     encoding="utf-8").read().replace("\r", "")
     return [a for a in re.split(r"\n(?= = [^=])", raw) if a.strip()]
+
+
+def global_phases(op, shards: list[pa.Table], partitions: int) -> list[pa.Table]:
+    """A global operator's collect, combine and apply run by hand, as the engine runs them: collect
+    per shard, combine per key partition (``key % partitions``), the decisions broadcast to every
+    shard's apply. Returns what each shard kept."""
+    from curation.operators.context import ShardContext
+
+    rows = pa.concat_tables([op.collect(s, ShardContext()) for s in shards])
+    keys = rows.column("key").to_numpy()
+    decisions = pa.concat_tables([op.combine(rows.filter(pa.array(keys % partitions == i)))
+                                  for i in range(partitions)])
+    assert "_shard" not in decisions.column_names  # broadcast to every shard
+    return [op.apply(s, decisions, ShardContext()).kept for s in shards]

@@ -16,16 +16,8 @@ from curation.operators.quality_select import bin_of
 from curation.ranks import percentile_within
 from curation.text import token_prior as tp
 from curation.text.scripts import dominant_scripts
-from tests.filters.conftest import SAMPLE, doc_table
+from tests.filters.conftest import SAMPLE, doc_table, global_phases
 
-
-def _phases(op: QualityRank, shards: list[pa.Table], partitions: int) -> list[pa.Table]:
-    rows = pa.concat_tables([op.collect(s, ShardContext()) for s in shards])
-    keys = rows.column("key").to_numpy()
-    decisions = pa.concat_tables([op.combine(rows.filter(pa.array(keys % partitions == i)))
-                                  for i in range(partitions)])
-    assert "_shard" not in decisions.column_names  # broadcast to every shard
-    return [op.apply(s, decisions, ShardContext()).kept for s in shards]
 
 
 @pytest.fixture()
@@ -55,7 +47,7 @@ def test_phases_give_the_percentile_within_domain_lang_and_script(corpus):
     op = QualityRank({})
     assert op.requires == ("token_prior", "domain", "lang") and op.provides == ("quality",)
     for shards, parts in (([t], 1), ([t.slice(0, 9), t.slice(9, 20), t.slice(29)], 3)):
-        kept = pa.concat_tables(_phases(op, shards, parts))
+        kept = pa.concat_tables(global_phases(op, shards, parts))
         assert kept.num_rows == t.num_rows  # nothing rejected: the stage ranks
         q = kept.column("quality").to_numpy()
         assert q[-1] == 0.0  # no words, no score
@@ -67,7 +59,7 @@ def test_phases_give_the_percentile_within_domain_lang_and_script(corpus):
 
 
 def test_documents_weight_and_a_missing_group_column(corpus):
-    q = pa.concat_tables(_phases(QualityRank({"weight": "documents", "within": ["domain"]}), [corpus], 2))
+    q = pa.concat_tables(global_phases(QualityRank({"weight": "documents", "within": ["domain"]}), [corpus], 2))
     got = q.column("quality").to_numpy()[:-1]
     gen = np.array(corpus.column("domain").to_pylist()[:-1]) == "general"
     n = int(gen.sum())
@@ -89,7 +81,7 @@ def test_token_prior_then_quality_rank_in_the_engine(ray_local, tmp_path):
     assert got.num_rows == 70
     ref = doc_table(got.column("text").to_pylist(), lang=got.column("lang").to_pylist(),
                     token_prior=got.column("token_prior"))
-    want = pa.concat_tables(_phases(QualityRank({"within": ["lang", "script"]}), [ref], 1)).column("quality")
+    want = pa.concat_tables(global_phases(QualityRank({"within": ["lang", "script"]}), [ref], 1)).column("quality")
     np.testing.assert_array_equal(got.column("quality").to_numpy(), want.to_numpy())
     assert len(set(got.column("lang").to_pylist())) > 5  # und and several languages ranked apart
 

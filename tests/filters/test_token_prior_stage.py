@@ -11,21 +11,12 @@ import pyarrow.parquet as pq
 
 from curation.config import parse_pipeline
 from curation.engine.runner import RunOptions, run_pipeline
-from curation.operators.context import ShardContext
 from curation.operators.token_prior import TokenPrior
 from curation.text import token_prior as tp
-from tests.filters.conftest import SAMPLE, doc_table
+from tests.filters.conftest import SAMPLE, doc_table, global_phases
 
 ROOT = SAMPLE.parent
 
-
-def _phases(op: TokenPrior, shards: list[pa.Table], partitions: int) -> list[pa.Table]:
-    rows = pa.concat_tables([op.collect(s, ShardContext()) for s in shards])
-    keys = rows.column("key").to_numpy()
-    decisions = pa.concat_tables([op.combine(rows.filter(pa.array(keys % partitions == i)))
-                                  for i in range(partitions)])
-    assert "_shard" not in decisions.column_names  # broadcast to every shard
-    return [op.apply(s, decisions, ShardContext()).kept for s in shards]
 
 
 def test_phases_give_the_whole_corpus_score_whatever_the_sharding(ccnet_sample, udhr_sample):
@@ -36,7 +27,7 @@ def test_phases_give_the_whole_corpus_score_whatever_the_sharding(ccnet_sample, 
     op = TokenPrior({"write_quality": True})
     assert op.requires == ("domain",) and op.provides == ("token_prior", "quality")
     for shards, parts in (([t], 1), ([t.slice(0, 7), t.slice(7, 11), t.slice(18)], 3)):
-        kept = pa.concat_tables(_phases(op, shards, parts))
+        kept = pa.concat_tables(global_phases(op, shards, parts))
         assert kept.num_rows == t.num_rows  # nothing rejected: the stage ranks
         np.testing.assert_array_equal(kept.column("token_prior").to_numpy(), want)
         q = kept.column("quality").to_numpy()
