@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "curation"
 #: Lowest first; a module imports only from its own layer or the layers below it. The same table,
 #: with what each layer holds, is in docs/architecture.md.
 LAYERS = [
-    ("core", {"schema", "ids", "hashing", "domains"}),
+    ("core", {"schema", "ids", "hashing", "domains", "ranks"}),
     ("text", {"text", "html", "dedup"}),
     ("io", {"io"}),
     ("run", {"run"}),
