@@ -450,10 +450,19 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
     out["epoch_caps"] = caps
     out["verified"] = _verify(o, pool, out, arms, tok, cfg, sched, evals, n_seqs, log)
     if not out["verified"]["beats_best_candidate"]:
+        best = out["verified"]["best_candidate"]
         msg = (f"mix search: the recommended mix trained to mean bpb {out['verified']['mean_bpb']:.4f}, not below the "
-               f"best candidate's {out['verified']['best_candidate_mean_bpb']:.4f} ({out['verified']['best_candidate']})")
+               f"best candidate's {out['verified']['best_candidate_mean_bpb']:.4f} ({best}); recommending {best}, "
+               "the best mix measured, instead")
         result["warnings"].append(msg)
         log("WARNING " + msg)
+        out["fitted"] = out["recommended"]  # what the fit predicted best, kept for the record
+        target = ms.rounded(arms[best]["mix"], doms)
+        i = list(arms).index(best)
+        pred = {e: f["predicted"][i] for e, f in out["fit"].items()}
+        out["recommended"] = {"target": target, "source": best, "measured_mean_bpb": arms[best]["mean_bpb"],
+                              "predicted_bpb": pred, "predicted_mean_bpb": sum(pred.values()) / len(pred)}
+        out["yaml"] = ms.target_yaml(target, doms)
     head = f"# curate evaluate mix search over {len(cands)} mixes of {run.uri}; paste under the mix stage\n"
     if out["poor_fit"]:
         msg = (f"mix search: poor fit (leave-one-out R^2 below {ms.POOR_FIT_R2}) for "

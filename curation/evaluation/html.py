@@ -134,7 +134,10 @@ def render(res: dict) -> str:
     if mx:
         parts.append("<h2>Mix search</h2>")
         parts.append(f"<p>Recommended <code>mix.target</code>: <code>{esc(mx['yaml'])}</code> "
-                     f"(predicted mean bpb {mx['recommended']['predicted_mean_bpb']:.4f})</p>")
+                     f"(predicted mean bpb {mx['recommended']['predicted_mean_bpb']:.4f})"
+                     + (f": the best candidate measured, {esc(mx['recommended']['source'])}, because the fitted mix "
+                        f"trained worse ({mx['verified']['mean_bpb']:.4f})" if mx["recommended"].get("source") else "")
+                     + "</p>")
         ap = mx.get("applied")
         if ap:
             achieved = ", ".join(f"{d} {v:.3f}" for d, v in (ap.get("achieved_mix") or {}).items())

@@ -144,10 +144,7 @@ def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, 
         S = S[(S <= limit).all(1)]
     pred = np.mean([f.predict(S) for f in fits.values()], axis=0)
     top = np.argsort(pred)[:TOP_K]
-    best = S[top].mean(0)
-    best = np.round(best / best.sum(), 3)
-    best[np.argmax(best)] += round(1.0 - float(best.sum()), 3)  # exact sum of 1 after rounding
-    target = {d: float(round(x, 3)) for d, x in zip(domains, best)}
+    target = rounded(dict(zip(domains, S[top].mean(0))), domains)
     bw = np.array([[target[d] for d in domains]])
     loo = {e: _loo_r2(W, np.asarray(losses[e], float)) for e in losses}
     return {
@@ -159,5 +156,18 @@ def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, 
         "recommended": {"target": target,
                         "predicted_bpb": {e: float(f.predict(bw)[0]) for e, f in fits.items()},
                         "predicted_mean_bpb": float(np.mean([f.predict(bw)[0] for f in fits.values()]))},
-        "yaml": "target: {" + ", ".join(f"{d}: {target[d]:.3f}" for d in domains) + "}",
+        "yaml": target_yaml(target, domains),
     }
+
+
+def rounded(mix: dict[str, float], domains: list[str]) -> dict[str, float]:
+    """``mix`` over ``domains`` normalised and rounded to 3 decimals, summing to exactly 1."""
+    w = np.array([mix.get(d, 0.0) for d in domains], dtype=float)
+    w = np.round(w / w.sum(), 3)
+    w[np.argmax(w)] += round(1.0 - float(w.sum()), 3)  # exact sum of 1 after rounding
+    return {d: float(round(x, 3)) for d, x in zip(domains, w)}
+
+
+def target_yaml(target: dict[str, float], domains: list[str]) -> str:
+    """The ``target: {...}`` line that ``pipelines/*.yaml`` takes as ``mix.target``."""
+    return "target: {" + ", ".join(f"{d}: {target[d]:.3f}" for d in domains) + "}"

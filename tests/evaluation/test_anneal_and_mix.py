@@ -89,6 +89,13 @@ def test_mix_search_end_to_end_writes_a_pipeline_target(eval_run, eval_files, tm
     assert v["best_candidate"] in res["arms"]
     assert v["beats_best_candidate"] == (v["mean_bpb"] < v["best_candidate_mean_bpb"])
     assert v["beats_best_candidate"] or any("not below the best candidate" in w for w in res["warnings"])
+    # what is written is the fitted mix when it trained better than every candidate, else the best candidate
+    if v["beats_best_candidate"]:
+        assert "source" not in mx["recommended"] and "fitted" not in mx
+    else:
+        best = v["best_candidate"]
+        assert mx["recommended"]["source"] == best and mx["fitted"]["target"] != mx["recommended"]["target"]
+        assert snippet["target"] == pytest.approx(ms.rounded(res["arms"][best]["mix"], sorted(snippet["target"])))
 
 
 TARGET = {"general": 0.5, "math": 0.25, "code": 0.17, "multilingual": 0.08}
