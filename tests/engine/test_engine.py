@@ -48,8 +48,8 @@ def _files(root: Path) -> dict[str, bytes]:
              if p.relative_to(root).parts[0] != "stats"}
     con = duckdb.connect()
     files["stats"] = con.execute(
-        f"SELECT stage, shard, docs_in, docs_kept, docs_rejected FROM read_parquet('{root}/stats/*/*.parquet') "
-        "ORDER BY ALL").fetchall()
+        "SELECT stage, shard, docs_in, docs_kept, docs_rejected FROM read_parquet(?) ORDER BY ALL",
+        [f"{root}/stats/*/*.parquet"]).fetchall()
     return files
 
 
@@ -63,8 +63,8 @@ def reference_run(ray_local, inputs, tmp_path_factory):
 def test_every_stage_and_shard_accounts_for_every_document(reference_run):
     con = duckdb.connect()
     rows = con.execute(
-        f"SELECT stage, shard, docs_in, docs_kept, docs_rejected FROM read_parquet('{reference_run}/stats/*/*.parquet')"
-    ).fetchall()
+        "SELECT stage, shard, docs_in, docs_kept, docs_rejected FROM read_parquet(?)",
+        [f"{reference_run}/stats/*/*.parquet"]).fetchall()
     run = json.loads((reference_run / "run.json").read_text())
     assert len(run["shards"]) >= 3
     assert {r[0] for r in rows} == {"read", "extract", "url_dedup"}
@@ -72,7 +72,7 @@ def test_every_stage_and_shard_accounts_for_every_document(reference_run):
     for stage, shard, n_in, kept, rej in rows:
         assert n_in == kept + rej, (stage, shard)
         rej_file = reference_run / "rejected" / stage / f"{shard}.parquet"
-        n_rej_rows = con.execute(f"SELECT count(*) FROM read_parquet('{rej_file}')").fetchone()[0] if rej_file.exists() else 0
+        n_rej_rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(rej_file)]).fetchone()[0] if rej_file.exists() else 0
         assert n_rej_rows == rej, (stage, shard)
     # kept after a stage == in of the next, shard by shard
     by = {(s, sh): (i, k) for s, sh, i, k, _ in rows}
@@ -85,7 +85,7 @@ def test_every_stage_and_shard_accounts_for_every_document(reference_run):
     assert st["url_dedup"]["reasons"]["duplicate_url"] >= 22
     for name, s in st.items():
         assert s["in"] == s["kept"] + s["rejected"] and sum(s["reasons"].values()) == s["rejected"], name
-    final = con.execute(f"SELECT count(*) FROM read_parquet('{reference_run}/02-url_dedup/*.parquet')").fetchone()[0]
+    final = con.execute("SELECT count(*) FROM read_parquet(?)", [f"{reference_run}/02-url_dedup/*.parquet"]).fetchone()[0]
     assert final == st["url_dedup"]["kept"]
 
 
