@@ -46,13 +46,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+from curation.evaluation import crawl_corpus as cc  # noqa: E402
 from curation.evaluation import junk_corpus as jc  # noqa: E402
 
 PIPELINES = {"before": ROOT / "bench" / "pipelines" / "llama3_before.yaml", "current": ROOT / "pipelines" / "llama3.yaml"}
 #: issue 14: the new signals cost at most this share of the pipeline's CPU time per document
 TARGET_CPU_SHARE = 0.15
-#: Readability's hand-made edge cases are tiny synthetic pages, not real ones: real cases' sources are bigger
-MIN_READABILITY_BYTES = 8_000
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -64,28 +63,7 @@ def real_corpus(out: Path, per_kind: int, seed: int) -> list[dict]:
     """Write the real pages of ../shared/data under ``out`` (web/real-NN.warc.gz, text/*.jsonl.gz);
     return their kinds.jsonl rows."""
     rng = random.Random(seed)
-    docs: list[jc.Doc] = []
-    aeb = SHARED / "html_extraction" / "scrapinghub_aeb"
-    gt = json.loads((aeb / "ground-truth.json").read_text())
-    for f in sorted((aeb / "html").glob("*.html.gz")):
-        key = f.name.split(".")[0]
-        if key in gt:
-            docs.append(jc.Doc(gt[key]["url"], "news", "aeb", gzip.decompress(f.read_bytes())))
-    tra = SHARED / "html_extraction" / "trafilatura_eval"
-    ev = json.loads((tra / "evaldata.json").read_text())
-    urls = sorted(ev)
-    rng.shuffle(urls)
-    for url in urls[:per_kind]:
-        f = tra / "html" / (ev[url]["file"] + ".gz")
-        if f.is_file():
-            host = url.split("::", 1)[-1]
-            full = host if host.startswith("http") else f"https://{host}"
-            docs.append(jc.Doc(full, "web", "trafilatura", gzip.decompress(f.read_bytes())))
-    rd = SHARED / "html_extraction" / "mozilla_readability"
-    for case in sorted(p for p in rd.iterdir() if (p / "source.html.gz").is_file()):
-        raw = gzip.decompress((case / "source.html.gz").read_bytes())
-        if len(raw) >= MIN_READABILITY_BYTES:
-            docs.append(jc.Doc(f"https://{case.name}.readability-test.example/article", "prose", "readability", raw))
+    docs = cc.aeb_pages(SHARED) + cc.trafilatura_pages(SHARED, per_kind, rng, "web") + cc.readability_pages(SHARED)
     gsm = _jsonl(SHARED / "domain_samples" / "math" / "gsm8k_train.jsonl.gz")[600:]
     rows = [{"id": f"gsm8k-train:{600 + i}", "text": r["question"] + "\n" + r["answer"]} for i, r in enumerate(gsm)]
     for variant, url, html in jc.math_pages(random.Random(seed + 1), per_kind, rows):

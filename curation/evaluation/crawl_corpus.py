@@ -41,7 +41,6 @@ from pathlib import Path
 from curation.evaluation import junk_corpus as jc
 
 #: Readability's hand-made edge cases are tiny synthetic pages; real cases' sources are bigger
-#: (the same cut as bench/quality.py)
 MIN_READABILITY_BYTES = 8_000
 
 
@@ -58,32 +57,51 @@ def _eval_news_heads() -> set[str]:
     return {" ".join(r["text"].split())[:200] for r in _jsonl(path)} if path else set()
 
 
-def shared_pages(shared: Path, web_pages: int, seed: int) -> tuple[list[jc.Doc], list[dict]]:
-    """The real web pages (WARC documents) and text rows of ``../shared/data``."""
-    rng = random.Random(seed)
-    docs: list[jc.Doc] = []
-    held = _eval_news_heads()
+def aeb_pages(shared: Path, skip_heads: set[str] = frozenset()) -> list[jc.Doc]:
+    """The Article Extraction Benchmark pages (kind ``news``), but those whose article body starts
+    (first 200 characters, whitespace collapsed) as one of ``skip_heads``."""
     aeb = shared / "html_extraction" / "scrapinghub_aeb"
     gt = json.loads((aeb / "ground-truth.json").read_text())
+    docs = []
     for f in sorted((aeb / "html").glob("*.html.gz")):
         key = f.name.split(".")[0]
-        if key in gt and " ".join(gt[key]["articleBody"].split())[:200] not in held:
+        if key in gt and " ".join(gt[key]["articleBody"].split())[:200] not in skip_heads:
             docs.append(jc.Doc(gt[key]["url"], "news", "aeb", gzip.decompress(f.read_bytes())))
+    return docs
+
+
+def trafilatura_pages(shared: Path, n: int, rng: random.Random, kind: str) -> list[jc.Doc]:
+    """The first ``n`` of trafilatura's evaluation pages in an order shuffled by ``rng``, as ``kind``."""
     tra = shared / "html_extraction" / "trafilatura_eval"
     ev = json.loads((tra / "evaldata.json").read_text())
     urls = sorted(ev)
     rng.shuffle(urls)
-    for url in urls[:web_pages]:
+    docs = []
+    for url in urls[:n]:
         f = tra / "html" / (ev[url]["file"] + ".gz")
         if f.is_file():
             host = url.split("::", 1)[-1]
-            docs.append(jc.Doc(host if host.startswith("http") else f"https://{host}", "prose", "trafilatura",
+            docs.append(jc.Doc(host if host.startswith("http") else f"https://{host}", kind, "trafilatura",
                                gzip.decompress(f.read_bytes())))
+    return docs
+
+
+def readability_pages(shared: Path) -> list[jc.Doc]:
+    """Readability's real test pages (kind ``prose``), its hand-made edge cases left out."""
     rd = shared / "html_extraction" / "mozilla_readability"
+    docs = []
     for case in sorted(p for p in rd.iterdir() if (p / "source.html.gz").is_file()):
         raw = gzip.decompress((case / "source.html.gz").read_bytes())
         if len(raw) >= MIN_READABILITY_BYTES:
             docs.append(jc.Doc(f"https://{case.name}.readability-test.example/article", "prose", "readability", raw))
+    return docs
+
+
+def shared_pages(shared: Path, web_pages: int, seed: int) -> tuple[list[jc.Doc], list[dict]]:
+    """The real web pages (WARC documents) and text rows of ``../shared/data``."""
+    docs = aeb_pages(shared, _eval_news_heads())
+    docs += trafilatura_pages(shared, web_pages, random.Random(seed), "prose")
+    docs += readability_pages(shared)
     for f in sorted((shared / "raw_web" / "trafilatura_unannotated_pages").glob("*.html.gz")):
         docs.append(jc.Doc(f"https://{f.name.removesuffix('.html.gz')}.example/", "prose", "unannotated",
                            gzip.decompress(f.read_bytes())))
