@@ -27,11 +27,11 @@ import numpy as np
 from selectolax.lexbor import LexborHTMLParser
 
 from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
-from curation.html.boilerplate import drop_named, drop_tags, is_boilerplate_name
+from curation.html.boilerplate import TAG_VOCABULARY, drop_named, drop_tags, is_boilerplate_name
 from curation.html.math import has_math, inline_math
 from curation.html.names import PageNames
 from curation.html.nesting import MAX_DEPTH, flatten_tags
-from curation.html.tags import scan
+from curation.html.tags import present, scan
 
 #: A container (or an extraction) shorter than this is not trusted (trafilatura's MIN_EXTRACTED_SIZE is 250).
 MIN_CONTAINER_CHARS = 250
@@ -85,6 +85,8 @@ CONTAINER_SELECTORS = (
     "#content,.content,#main,.main,#story,.story,.post,.entry",
 )
 _PARAGRAPHS = "p,pre,td,blockquote"
+#: The tags whose presence on a page (from its tag scan) the queries use: :func:`drop_tags`'s and ``article``.
+PRESENT_TAGS = tuple(sorted(set(TAG_VOCABULARY) | {"article"}))
 
 
 def _best_by_paragraphs(root):
@@ -151,10 +153,12 @@ def _names_container(value: str) -> bool:
     return any(s in low for s in _CONTAINER_STEMS) and any(n in low for n in _CONTAINER_NAMES)
 
 
-def find_container(body, names: PageNames | None = None):
+def find_container(body, names: PageNames | None = None, present_tags: frozenset[str] | None = None):
     """The node holding the main content (``body`` when nothing better is found).
 
-    ``names``: the page's class/id values, when known (:mod:`curation.html.names`).
+    ``names``: the page's class/id values, when known (:mod:`curation.html.names`);
+    ``present_tags``: which of ``PRESENT_TAGS`` the page has, when known (no ``article`` query on a
+    page without one).
 
     A container found by name must hold at least ``MIN_SHARE`` of the text of the paragraph-scored
     candidate: the first ``article`` of a page is often a teaser, and ``.content`` a small box.
@@ -166,6 +170,8 @@ def find_container(body, names: PageNames | None = None):
             if exact is None:
                 continue
             selector = f":is({exact}):is(div,section,article,main)"
+        elif present_tags is not None and selector == "article" and "article" not in present_tags:
+            continue  # a query walks the whole tree, finding something or not
         for node in body.css(selector):
             n = len(node.text(deep=True))
             if n >= MIN_CONTAINER_CHARS and n >= MIN_SHARE * scored_chars:
@@ -258,9 +264,9 @@ class CurationEngine:
         self.keep_math = keep_math
         self.max_depth = max_depth
 
-    def _prepare(self, html: str) -> tuple[bytes, PageNames]:
+    def _prepare(self, html: str) -> tuple[bytes, PageNames, frozenset[str]]:
         """The page as marked UTF-8 (math inlined, nesting bounded to ``max_depth``, 0: unbounded),
-        and its class/id values."""
+        its class/id values and which of ``PRESENT_TAGS`` it has."""
         raw = html.encode("utf-8", "surrogatepass")
         tags = scan_page(raw)
         if self.keep_math and has_math(tags):
@@ -271,19 +277,19 @@ class CurationEngine:
             if flat is not None:
                 raw = flat
                 tags = scan(np.frombuffer(flat, dtype=np.uint8))
-        return mark_tags(tags), PageNames(raw)
+        return mark_tags(tags), PageNames(raw), present(tags, PRESENT_TAGS)
 
     def extract(self, html: str, url: str | None = None) -> str:
-        marked, names = self._prepare(html)
+        marked, names, tags = self._prepare(html)
         tree = LexborHTMLParser(marked)
         body = tree.body
         if body is None:
             return ""
-        drop_tags(body)
+        drop_tags(body, tags)
         if not self.include_tables:
             for table in body.css("table:not(table *)"):
                 table.decompose()
-        container = find_container(body, names)
+        container = find_container(body, names, tags)
         text = ""
         if container is not body:
             drop_named(container, len(container.text(deep=True)), names=names)
