@@ -72,17 +72,22 @@ _KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", 
 _DROP_MARK = "data-cx-drop"
 
 
+def name_words(value: str) -> set[str]:
+    """The lower-cased words of a class or id value (split on case changes, ``-``, ``_``, spaces)."""
+    return {w.lower() for w in _WORD.findall(value)}
+
+
 @lru_cache(maxsize=1 << 16)
 def is_boilerplate_name(value: str) -> bool:
     """True when a class or id value names boilerplate (and no content word beside it)."""
-    words = {w.lower() for w in _WORD.findall(value)}
+    words = name_words(value)
     return bool(words & _WORDS) and not (words & _KEEP_WORDS)
 
 
 @lru_cache(maxsize=1 << 16)
 def is_comments_name(value: str) -> bool:
     """True when a class or id value names a comments section (``comments-area``, ``disqus_thread``)."""
-    words = {w.lower() for w in _WORD.findall(value)}
+    words = name_words(value)
     return bool(words & _COMMENT_WORDS) and not (words & _KEEP_WORDS)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from selectolax.lexbor import LexborHTMLParser
 
 from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
-from curation.html.boilerplate import TAG_VOCABULARY, drop_named, drop_tags, is_boilerplate_name
+from curation.html.boilerplate import TAG_VOCABULARY, drop_named, drop_tags, is_boilerplate_name, name_words
 from curation.html.math import has_math, inline_math
 from curation.html.names import PageNames
 from curation.html.nesting import MAX_DEPTH, flatten_tags
@@ -65,6 +65,17 @@ WIDEN_GAIN, WIDEN_DENSITY = 2.0, 0.7
 #: Sibling paragraphs of the container this long are added to it (Readability: 80 characters).
 SIBLING_MIN_CHARS = 80
 SIBLING_SCAN = 20  # dev split: 5 and 20 tried
+
+#: Leads are looked for before the container and before its parent (dev split: 1, 2 and 3 levels
+#: tried: t-eval F1 0.9070, 0.9074, 0.9077 with AEB 0.9679, 0.9679, 0.9677), in elements with at
+#: most this many long blocks (2 and 5 tried).
+LEAD_LEVELS, LEAD_MAX_BLOCKS = 2, 2
+#: Class/id words of a lead (news sites in English, German, Spanish and French), and of what
+#: is not one though it sits before the article; ``header`` counts beside an article word.
+_LEAD_WORDS = frozenset("lead intro summary standfirst abstract excerpt subtitle subheadline deck encabezado "
+                        "bajada vorspann einleitung chapeau chapo".split())
+_ARTICLE_WORDS = frozenset("article post entry story".split())
+_NOT_LEAD_WORDS = frozenset("caption credit byline author share social related comment comments meta".split())
 
 #: Content containers, most specific first; the first match with enough text wins.
 _CONTAINER_NAMES = (
@@ -145,6 +156,16 @@ def _widen(node, body):
         if ppc < WIDEN_GAIN * pc or ppc < WIDEN_DENSITY * len(parent.text(deep=True)):
             return node
         node, pc = parent, ppc
+
+
+@lru_cache(maxsize=1 << 16)
+def is_lead_name(value: str) -> bool:
+    """True when a class or id value names an article's lead or header (``article-intro``,
+    ``o-article-header``), not its caption or byline."""
+    words = name_words(value)
+    if words & _NOT_LEAD_WORDS:
+        return False
+    return bool(words & _LEAD_WORDS) or ("header" in words and bool(words & _ARTICLE_WORDS))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -248,6 +269,36 @@ def _sibling_paragraphs(container) -> tuple[list[Block], list[Block]]:
     return out
 
 
+def _leads(container) -> list[Block]:
+    """Lead paragraphs before the container, outside it: in the elements that precede it or one of
+    its ``LEAD_LEVELS`` nearest ancestors and are named as a lead (:func:`is_lead_name`: an
+    article's header, a ``div.article-intro``, a ``div.texto-bajada``), each holding at most
+    ``LEAD_MAX_BLOCKS`` blocks of ``SIBLING_MIN_CHARS`` or more, link-poor (headings left out).
+
+    Named only: unnamed or otherwise named elements before an article body are, on the AEB pages,
+    summaries, captions and bylines that its ground truth leaves out (dev split, all such
+    elements taken: AEB 0.967 -> 0.962, t-eval F1 0.904 -> 0.911; named only: 0.968 and 0.907).
+    """
+    found: list[list[Block]] = []
+    node = container
+    for _ in range(LEAD_LEVELS):
+        sib, seen = node.prev, 0
+        while sib is not None and seen < SIBLING_SCAN:
+            if sib.tag != "-text":
+                seen += 1
+                if sib.tag not in ("p", "-comment", "head") and is_lead_name(
+                        f"{sib.attributes.get('class') or ''} {sib.attributes.get('id') or ''}"):
+                    good = [b for b in split_blocks(sib.text(deep=True))
+                            if len(b.text) >= SIBLING_MIN_CHARS and b.link_density < 0.25 and not b.heading]
+                    if 0 < len(good) <= LEAD_MAX_BLOCKS:
+                        found.append(good)
+            sib = sib.prev
+        node = node.parent
+        if node is None or node.tag in ("body", "html"):
+            break
+    return [b for group in reversed(found) for b in group]
+
+
 def _join(blocks: list[Block]) -> str:
     return "\n".join(b.text for b in blocks)
 
@@ -294,7 +345,7 @@ class CurationEngine:
         if container is not body:
             drop_named(container, len(container.text(deep=True)), names=names)
             before, after = _sibling_paragraphs(container)
-            text = _join(before + keep_blocks(split_blocks(container.text(deep=True))) + after)
+            text = _join(_leads(container) + before + keep_blocks(split_blocks(container.text(deep=True))) + after)
         whole = len(body.text(deep=True))
         if len(text) >= MIN_CONTAINER_CHARS and whole <= FALLBACK_RATIO * len(text):
             return text  # the body's good blocks (a part of its text) cannot be FALLBACK_RATIO times longer
