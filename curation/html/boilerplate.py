@@ -56,7 +56,10 @@ WORDS = (
     "bio", "teaser", "teasers", "recommendations", "more", "caption", "credit", "credits",
     "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",
     "inline", "embed", "photo", "image", "img", "figure", "gallery", "video", "player", "hidden",
+    "sociable", "promotion", "donation", "spenden",  # trafilatura's "sociable"; donation boxes (dev split)
 )
+#: ... and words that end in one of these (``entryfooter``, ``postsidebar``): compounds written as one word.
+SUFFIXES = ("footer", "sidebar")
 # Coarse in C (substring), exact in Python on the few nodes that match.
 _STEMS = sorted({w[:5] for w in WORDS})
 _COARSE = ",".join(f"[class*={s} i],[id*={s} i]" for s in _STEMS)
@@ -81,7 +84,9 @@ def name_words(value: str) -> set[str]:
 def is_boilerplate_name(value: str) -> bool:
     """True when a class or id value names boilerplate (and no content word beside it)."""
     words = name_words(value)
-    return bool(words & _WORDS) and not (words & _KEEP_WORDS)
+    if words & _KEEP_WORDS:
+        return False
+    return bool(words & _WORDS) or any(w.endswith(SUFFIXES) for w in words)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -38,6 +38,8 @@ def test_boilerplate_names_are_whole_words():
     assert is_boilerplate_name("site-sidebar widget")
     assert not is_boilerplate_name("shared") and not is_boilerplate_name("commentary")
     assert not is_boilerplate_name("article-sidebar-content")  # a content word beside it
+    assert is_boilerplate_name("entryfooter") and is_boilerplate_name("sociable_tagline")  # a compound, a peer's word
+    assert not is_boilerplate_name("footerless")
 
 
 def test_article_kept_and_boilerplate_dropped():
