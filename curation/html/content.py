@@ -28,6 +28,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from curation.html.blocks import Block, mark_tags, scan_page, split_blocks
 from curation.html.boilerplate import TAG_VOCABULARY, drop_named, drop_tags, is_boilerplate_name, name_words
+from curation.html.inert import cut_inert
 from curation.html.math import has_math, inline_math
 from curation.html.names import PageNames
 from curation.html.nesting import MAX_DEPTH, flatten_tags
@@ -318,10 +319,10 @@ class CurationEngine:
     def _prepare(self, html: str) -> tuple[bytes, PageNames, frozenset[str]]:
         """The page as marked UTF-8 (math inlined, nesting bounded to ``max_depth``, 0: unbounded),
         its class/id values and which of ``PRESENT_TAGS`` it has."""
-        raw = html.encode("utf-8", "surrogatepass")
+        raw = cut_inert(html.encode("utf-8", "surrogatepass"))
         tags = scan_page(raw)
         if self.keep_math and has_math(tags):
-            raw = inline_math(html).encode("utf-8", "surrogatepass")
+            raw = cut_inert(inline_math(html).encode("utf-8", "surrogatepass"))
             tags = scan_page(raw)
         if self.max_depth:
             flat = flatten_tags(tags, self.max_depth)
