@@ -41,6 +41,9 @@ REGION_SHARE = 0.3
 #: 100 and 150 tried).
 HEADER_LEAD = 100
 _REGIONS = ",".join(REGION_TAGS)
+_DROPPED, _REGION_SET = frozenset(DROPPED_TAGS), frozenset(REGION_TAGS)
+#: The tag names whose presence :func:`drop_tags` can use.
+TAG_VOCABULARY = DROPPED_TAGS + REGION_TAGS
 REGIONS_SELECTOR = f":is({_REGIONS}):not(:is({_REGIONS}) *)"
 
 #: Class/id words of boilerplate (matched as words: split on case changes, ``-``, ``_`` and spaces).
@@ -53,7 +56,10 @@ WORDS = (
     "bio", "teaser", "teasers", "recommendations", "more", "caption", "credit", "credits",
     "copyright", "rating", "print", "donate", "paywall", "shariff", "meta", "metadata", "newsletters",
     "inline", "embed", "photo", "image", "img", "figure", "gallery", "video", "player", "hidden",
+    "sociable", "promotion", "donation", "spenden",  # trafilatura's "sociable"; donation boxes (dev split)
 )
+#: ... and words that end in one of these (``entryfooter``, ``postsidebar``): compounds written as one word.
+SUFFIXES = ("footer", "sidebar")
 # Coarse in C (substring), exact in Python on the few nodes that match.
 _STEMS = sorted({w[:5] for w in WORDS})
 _COARSE = ",".join(f"[class*={s} i],[id*={s} i]" for s in _STEMS)
@@ -69,26 +75,48 @@ _KEEP_WORDS = frozenset({"content", "article", "body", "entry", "text", "main", 
 _DROP_MARK = "data-cx-drop"
 
 
+def name_words(value: str) -> set[str]:
+    """The lower-cased words of a class or id value (split on case changes, ``-``, ``_``, spaces)."""
+    return {w.lower() for w in _WORD.findall(value)}
+
+
 @lru_cache(maxsize=1 << 16)
 def is_boilerplate_name(value: str) -> bool:
     """True when a class or id value names boilerplate (and no content word beside it)."""
-    words = {w.lower() for w in _WORD.findall(value)}
-    return bool(words & _WORDS) and not (words & _KEEP_WORDS)
+    words = name_words(value)
+    if words & _KEEP_WORDS:
+        return False
+    return bool(words & _WORDS) or any(w.endswith(SUFFIXES) for w in words)
 
 
 @lru_cache(maxsize=1 << 16)
 def is_comments_name(value: str) -> bool:
     """True when a class or id value names a comments section (``comments-area``, ``disqus_thread``)."""
-    words = {w.lower() for w in _WORD.findall(value)}
+    words = name_words(value)
     return bool(words & _COMMENT_WORDS) and not (words & _KEEP_WORDS)
 
 
-def drop_tags(root) -> None:
+@lru_cache(maxsize=1 << 12)
+def _outermost(names: frozenset[str]) -> str | None:
+    """``:is(names):not(:is(names) *)``: the outermost elements of those names; None for none."""
+    if not names:
+        return None
+    tags = ",".join(sorted(names))
+    return f":is({tags}):not(:is({tags}) *)"
+
+
+def drop_tags(root, present: frozenset[str] | None = None) -> None:
     """Remove every non-content tag under ``root`` (a selectolax node), with its subtree, and the
-    page regions that hold at most ``REGION_SHARE`` of its text (but a header with a lead)."""
-    for node in root.css(DROP_TAGS_SELECTOR):
+    page regions that hold at most ``REGION_SHARE`` of its text (but a header with a lead).
+
+    ``present``: the tag names the page has (:func:`curation.html.tags.present` over
+    ``DROPPED_TAGS + REGION_TAGS``), when known: the queries then name only those.
+    """
+    drop = DROP_TAGS_SELECTOR if present is None else _outermost(present & _DROPPED)
+    for node in root.css(drop) if drop else ():
         node.decompose()
-    regions = root.css(REGIONS_SELECTOR)
+    query = REGIONS_SELECTOR if present is None else _outermost(present & _REGION_SET)
+    regions = root.css(query) if query else None
     if regions:
         limit = REGION_SHARE * len(root.text(deep=True))
         for node in regions:

@@ -12,6 +12,7 @@ is compared on its first 8 bytes, lower-cased, zero-padded after the last name c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,6 +59,22 @@ class Tags:
             return np.full(self.lt.shape, -1)
         at = np.searchsorted(self.gt, self.lt)
         return np.where(at < self.gt.size, self.gt[np.minimum(at, self.gt.size - 1)], -1)
+
+
+def present(tags: Tags, names: tuple[str, ...]) -> frozenset[str]:
+    """Which of ``names`` (tag names, compared as :func:`keys` reads them) open at least once on the page.
+
+    Lets a caller leave out of a selector the tags a page does not have: every lexbor query walks
+    the whole tree, and a query for tags that are not there costs as much as one that finds them.
+    """
+    wanted, by_key = _vocabulary(names)
+    found = tags.keys[member(tags.keys, wanted) & ~tags.is_close]
+    return frozenset(by_key[k] for k in np.unique(found).tolist())
+
+
+@lru_cache(maxsize=64)
+def _vocabulary(names: tuple[str, ...]) -> tuple[np.ndarray, dict[int, str]]:
+    return keys(names), {int(keys([n])[0]): n for n in names}
 
 
 def _name_keys(buf: np.ndarray, starts: np.ndarray) -> np.ndarray:

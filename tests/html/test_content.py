@@ -38,6 +38,8 @@ def test_boilerplate_names_are_whole_words():
     assert is_boilerplate_name("site-sidebar widget")
     assert not is_boilerplate_name("shared") and not is_boilerplate_name("commentary")
     assert not is_boilerplate_name("article-sidebar-content")  # a content word beside it
+    assert is_boilerplate_name("entryfooter") and is_boilerplate_name("sociable_tagline")  # a compound, a peer's word
+    assert not is_boilerplate_name("footerless")
 
 
 def test_article_kept_and_boilerplate_dropped():
@@ -135,4 +137,17 @@ def test_a_lead_paragraph_beside_the_article_body_is_kept():
     lead = "The prime minister must ask for an extension of the deadline after parliament postponed its vote."
     html = (f"<body><div class='page'><h1>Vote postponed</h1><p class='lead'>{lead}</p><p><a href=/x>More on this</a></p>"
             f"<div class='article-content'><p>{PARA}</p><p>{PARA.upper()}</p></div></div></body>")
+    assert CurationEngine().extract(html).split("\n") == [lead, PARA, PARA.upper()]
+
+
+def test_a_lead_named_as_one_before_the_article_is_kept_and_a_caption_is_not():
+    """Leads outside the article body, one level up (stern.de's ``div.article-intro`` in the
+    article header): kept when named as a lead; an unnamed or caption box before the body is not."""
+    lead = "The prime minister must ask for an extension of the deadline after parliament postponed its vote."
+    caption = "The speaker of the house, photographed in the chamber on Saturday morning before the vote began."
+    html = (f"<body><article><div class='o-article-header'><h1>Vote postponed</h1>"
+            f"<div class='article-intro'><p>{lead}</p></div></div>"
+            f"<div class='image-box'><div class='caption-text'>{caption}</div></div>"
+            f"<div class='wrapper'><div class='article-content'><p>{PARA}</p><p>{PARA.upper()}</p></div></div>"
+            f"</article></body>")
     assert CurationEngine().extract(html).split("\n") == [lead, PARA, PARA.upper()]
