@@ -31,7 +31,7 @@ way on its own output.
 
     .venv/bin/python bench/extract_run.py [--split dev|test|all] [--scales 1 4 8]
         [--engines curation trafilatura resiliparse] [--workers 2] [--data ../shared/data/html_extraction]
-        [--pages N] [--keep DIR]
+        [--set KEY=VALUE] [--pages N] [--keep DIR]
 
 The last line is one JSON object with the headline figures.
 """
@@ -115,10 +115,10 @@ def write_input(pages: list[Page], copies: int, folder: Path, files: int = 4, ro
     return n
 
 
-def curate_command(inp: Path, out: Path, engine: str, workers: int) -> list[str]:
+def curate_command(inp: Path, out: Path, engine: str, workers: int, sets: list[str] = ()) -> list[str]:
     curate = str(Path(sys.executable).parent / "curate")
     return [curate, "run", str(PIPELINE), "--input", str(inp), "--output", str(out), "--workers", str(workers),
-            "--set", f"extract.engine={engine}", "--quiet"]
+            "--set", f"extract.engine={engine}", *(a for kv in sets for a in ("--set", kv)), "--quiet"]
 
 
 @dataclass
@@ -184,16 +184,34 @@ class CostFit:
         return (sum(r * r for r in self.residuals_s) / len(self.residuals_s)) ** 0.5
 
 
+def least_squares_line(docs: list[int], cpu_s: list[float]) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line through (docs, cpu_s)."""
+    mx, my = statistics.fmean(docs), statistics.fmean(cpu_s)
+    slope = sum((x - mx) * (y - my) for x, y in zip(docs, cpu_s)) / sum((x - mx) ** 2 for x in docs)
+    return my - slope * mx, slope
+
+
 def fit_cost(docs: list[int], cpu_s: list[float]) -> CostFit:
     if len(set(docs)) < 2:
         raise ValueError("the cost model needs two or more sizes (--scales)")
-    mx, my = statistics.fmean(docs), statistics.fmean(cpu_s)
-    per_doc = sum((x - mx) * (y - my) for x, y in zip(docs, cpu_s)) / sum((x - mx) ** 2 for x in docs)
-    fixed = my - per_doc * mx
+    fixed, per_doc = least_squares_line(docs, cpu_s)
     if per_doc <= 0:
         raise ValueError(f"CPU seconds do not grow with the documents ({list(zip(docs, cpu_s))}): "
                          "the sizes are within the fixed cost's noise; use larger --scales")
     return CostFit(fixed, per_doc, tuple(y - (fixed + per_doc * x) for x, y in zip(docs, cpu_s)))
+
+
+def print_by_process(engine: str, sizes: list[int], runs: dict) -> None:
+    """Where a run's CPU goes: the cost model fitted per process name (the driver ``curate``, Ray's
+    workers ``ray::...``, ``raylet``, ``gcs_server``, Ray's Python helpers by script name)."""
+    names = sorted({n for k in sizes for n in runs[engine, k]["by_process"]},
+                   key=lambda n: -runs[engine, sizes[-1]]["by_process"].get(n, 0.0))
+    parts = []
+    for name in names:
+        fixed, per_doc = least_squares_line([runs[engine, k]["docs"] for k in sizes],
+                                            [runs[engine, k]["by_process"].get(name, 0.0) for k in sizes])
+        parts.append(f"{name} {fixed:.1f} s + {per_doc * 1000:.2f} ms/doc")
+    print(f"{'':<12}by process: " + "; ".join(parts))
 
 
 def bare_round(pages: list[Page]) -> tuple[float, list[str | None]]:
@@ -214,6 +232,8 @@ def main() -> None:
                     help="copies of every page per size (two or more sizes; three check the cost model's line)")
     ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     ap.add_argument("--workers", type=int, default=2, help="curate run --workers")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="passed to curate run (repeatable), e.g. --set input.shard_max_bytes=67108864")
     ap.add_argument("--pages", type=int, default=0,
                     help="use this many pages, evenly spaced over the split's (0: all); for a quick look")
     ap.add_argument("--keep", type=Path, default=None, help="keep the inputs, runs and logs in this folder")
@@ -239,7 +259,7 @@ def main() -> None:
             bare_cpu.append(took)
             for k in sorted(docs):
                 out = work / f"run-{engine}-x{k}"
-                m = tree_cpu(curate_command(work / f"input-x{k}", out, engine, args.workers),
+                m = tree_cpu(curate_command(work / f"input-x{k}", out, engine, args.workers, args.set),
                              work / f"run-{engine}-x{k}.log")
                 got = read_output(out)
                 if got.kept + sum(got.rejected.values()) != docs[k]:
@@ -266,7 +286,7 @@ def main() -> None:
     print(f"\n{'engine':<12}{'size':>5}{'docs':>7}{'kept':>7}{'CPU s':>8}{'fit s':>8}{'resid s':>8}{'docs/CPU-s':>11}"
           f"{'AEB F1':>8}{'t-eval P':>9}{'R':>7}{'F1':>7}")
     headline: dict = {"split": args.split, "pages": len(pages), "aeb_pages": n_aeb, "teval_pages": len(pages) - n_aeb,
-                      "scales": sorted(docs), "workers": args.workers,
+                      "scales": sorted(docs), "workers": args.workers, "set": args.set,
                       "bare_trafilatura": {"docs_per_cpu_s": round(bare_rate, 1),
                                            "docs_per_cpu_s_median": round(bare_median, 1), **bare_score},
                       "engines": {}}
@@ -289,6 +309,7 @@ def main() -> None:
               f"(rms residual {fit.rms_residual_s:.2f} CPU-s): marginal {fit.docs_per_cpu_s:.1f} docs/CPU-s, "
               f"{ratio:.2f}x bare trafilatura (F1 vs bare: AEB {s['aeb_f1'] - bare_score['aeb_f1']:+.3f}, "
               f"t-eval {s['teval_f1'] - bare_score['teval_f1']:+.3f})")
+        print_by_process(engine, sizes, runs)
         headline["engines"][engine] = {
             "fixed_cpu_s": round(fit.fixed_s, 2), "per_doc_cpu_ms": round(fit.per_doc_s * 1000, 3),
             "rms_residual_cpu_s": round(fit.rms_residual_s, 2),

@@ -1,6 +1,7 @@
 """bench/extract_run.py's helpers: its pipeline is the default extract stage, its input copies read
 back as distinct documents keyed by page, a real ``curate run`` output is read back by page and
-scored as bench/extract.py scores, and the cost model's fit."""
+scored as bench/extract.py scores, the cost model's fit, and the process names of the CPU sampler
+(bench/vs_datatrove.py's, which the bench reuses)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,22 @@ def test_fit_cost_recovers_the_line_and_reports_its_residuals():
         fit_cost([310, 310], [7.0, 7.5])
     with pytest.raises(ValueError, match="do not grow"):
         fit_cost([310, 620], [7.0, 6.8])
+
+
+def test_the_tree_sampler_names_each_process_it_counts(tmp_path):
+    from bench.vs_datatrove import TreeSampler
+
+    script = tmp_path / "spin_a_little.py"
+    script.write_text("import sys\nsum(range(3_000_000))\nsys.stdin.readline()\n")  # work, then wait to be told
+    sampler = TreeSampler()
+    child = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE)
+    try:
+        sampler.sample()
+        while not sampler.by_name().get("spin_a_little.py") and child.poll() is None:
+            sampler.sample()
+    finally:
+        child.communicate(b"\n", timeout=60)
+    assert child.returncode == 0
+    by_name = sampler.by_name()  # every descendant of this process (a session's Ray too, if one runs)
+    assert by_name["spin_a_little.py"] > 0  # a Python process is named by its script
+    assert sum(by_name.values()) == pytest.approx(sampler.cpu_s())
