@@ -29,6 +29,13 @@ their ``page`` key; a page the stage rejected scores as empty. AEB: mean per-pag
 trafilatura-eval: snippet P/R/F1 (bench/extract.py's scorers). Bare trafilatura is scored the same
 way on its own output.
 
+Where the run's CPU goes: the cost model is also fitted per process group (the ``curate`` driver,
+Ray's workers, Ray's services: raylet, GCS, agents), and, in this process, the reader alone
+(``curation.io.sources.read_shard`` over the smallest input, the pipeline's input options) and the
+extract operator alone (bench/extract.py's operator path) are timed per document, so the per-document
+cost of the run splits into reader + operator + the rest (output writes, per-shard commits and stats,
+Ray's task traffic).
+
     .venv/bin/python bench/extract_run.py [--split dev|test|all] [--scales 1 4 8]
         [--engines curation trafilatura resiliparse] [--workers 2] [--data ../shared/data/html_extraction]
         [--set KEY=VALUE] [--pages N] [--keep DIR]
@@ -51,7 +58,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.extract import DEFAULT, bare_trafilatura, load, load_trafilatura_eval, snippet_prf  # noqa: E402
+from bench.extract import (DEFAULT, as_table, bare_trafilatura, load, load_trafilatura_eval, operator,  # noqa: E402
+                           snippet_prf)
 from bench.vs_datatrove import become_subreaper, tree_cpu  # noqa: E402
 from curation.evaluation.tokens import precision_recall_f1  # noqa: E402
 
@@ -201,17 +209,49 @@ def fit_cost(docs: list[int], cpu_s: list[float]) -> CostFit:
     return CostFit(fixed, per_doc, tuple(y - (fixed + per_doc * x) for x, y in zip(docs, cpu_s)))
 
 
-def print_by_process(engine: str, sizes: list[int], runs: dict) -> None:
-    """Where a run's CPU goes: the cost model fitted per process name (the driver ``curate``, Ray's
-    workers ``ray::...``, ``raylet``, ``gcs_server``, Ray's Python helpers by script name)."""
-    names = sorted({n for k in sizes for n in runs[engine, k]["by_process"]},
-                   key=lambda n: -runs[engine, sizes[-1]]["by_process"].get(n, 0.0))
-    parts = []
-    for name in names:
-        fixed, per_doc = least_squares_line([runs[engine, k]["docs"] for k in sizes],
-                                            [runs[engine, k]["by_process"].get(name, 0.0) for k in sizes])
-        parts.append(f"{name} {fixed:.1f} s + {per_doc * 1000:.2f} ms/doc")
-    print(f"{'':<12}by process: " + "; ".join(parts))
+def process_group(name: str) -> str:
+    """``driver`` (the ``curate`` command), ``workers`` (Ray's worker processes, named by the task or
+    actor they last ran: ``ray::ShardWorker``, ``ray::IDLE``; ``default_worker.py`` before that) or
+    ``ray services`` (raylet, gcs_server, the dashboard, runtime-env and log agents)."""
+    if name == "curate":
+        return "driver"
+    if name == "default_worker.py" or (name.startswith("ray::") and "Agent" not in name and "Dashboard" not in name):
+        return "workers"
+    return "ray services"
+
+
+def cost_by_group(sizes: list[int], runs_of_engine: dict[int, dict]) -> dict[str, tuple[float, float]]:
+    """The cost model per process group: group -> (fixed CPU-s, CPU-s per document)."""
+    cpu = {k: {} for k in sizes}
+    for k in sizes:
+        for name, s in runs_of_engine[k]["by_process"].items():
+            cpu[k][process_group(name)] = cpu[k].get(process_group(name), 0.0) + s
+    groups = sorted({g for k in sizes for g in cpu[k]})
+    return {g: least_squares_line([runs_of_engine[k]["docs"] for k in sizes], [cpu[k].get(g, 0.0) for k in sizes])
+            for g in groups}
+
+
+def in_process_cpu_s(pages: list[Page], engine: str) -> float:
+    """CPU seconds of the extract operator alone over ``pages`` in this process (bench/extract.py's
+    operator path: a table as the reader hands it, the operator set up outside the timing)."""
+    run = operator(engine)
+    rows = [(p.html, p.url, p.truth) for p in pages]
+    table = as_table(rows)
+    t0 = time.process_time()
+    run(rows, table)
+    return time.process_time() - t0
+
+
+def reader_cpu_s(inp: Path, sets: list[str]) -> tuple[float, int]:
+    """CPU seconds and documents of the run's reader alone over ``inp`` (the pipeline's input options)."""
+    from curation.config import load_pipeline
+    from curation.io.sources import plan_shards, read_shard
+
+    cfg = load_pipeline(PIPELINE, sets).input
+    t0 = time.process_time()
+    n = sum(b.docs.num_rows + b.rejected.num_rows for s in plan_shards([str(inp)], cfg.shard_max_bytes, cfg.reader)
+            for b in read_shard(s, cfg.batch_docs, cfg.max_record_bytes))
+    return time.process_time() - t0, n
 
 
 def bare_round(pages: list[Page]) -> tuple[float, list[str | None]]:
@@ -274,6 +314,9 @@ def main() -> None:
                     shutil.rmtree(work / f"run-{engine}-x{k}", ignore_errors=True)
         took, bare_texts = bare_round(pages)
         bare_cpu.append(took)
+        k = min(docs)
+        read_s, read_docs = reader_cpu_s(work / f"input-x{k}", args.set)
+        op_ms = {e: in_process_cpu_s(pages, e) * 1000 / len(pages) for e in args.engines}
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -281,12 +324,14 @@ def main() -> None:
     bare_rate = len(pages) / min(bare_cpu)
     bare_median = len(pages) / statistics.median(bare_cpu)
     bare_score = score(pages, bare_texts)
+    read_ms = read_s * 1000 / read_docs
     print(f"\nbare trafilatura.extract(), one process: {bare_rate:.1f} docs/CPU-s (best of {len(bare_cpu)} rounds; "
           f"median {bare_median:.1f})")
     print(f"\n{'engine':<12}{'size':>5}{'docs':>7}{'kept':>7}{'CPU s':>8}{'fit s':>8}{'resid s':>8}{'docs/CPU-s':>11}"
           f"{'AEB F1':>8}{'t-eval P':>9}{'R':>7}{'F1':>7}")
     headline: dict = {"split": args.split, "pages": len(pages), "aeb_pages": n_aeb, "teval_pages": len(pages) - n_aeb,
                       "scales": sorted(docs), "workers": args.workers, "set": args.set,
+                      "in_process_reader_cpu_ms": round(read_ms, 3),
                       "bare_trafilatura": {"docs_per_cpu_s": round(bare_rate, 1),
                                            "docs_per_cpu_s_median": round(bare_median, 1), **bare_score},
                       "engines": {}}
@@ -309,7 +354,13 @@ def main() -> None:
               f"(rms residual {fit.rms_residual_s:.2f} CPU-s): marginal {fit.docs_per_cpu_s:.1f} docs/CPU-s, "
               f"{ratio:.2f}x bare trafilatura (F1 vs bare: AEB {s['aeb_f1'] - bare_score['aeb_f1']:+.3f}, "
               f"t-eval {s['teval_f1'] - bare_score['teval_f1']:+.3f})")
-        print_by_process(engine, sizes, runs)
+        groups = cost_by_group(sizes, {k: runs[engine, k] for k in sizes})
+        print(f"{'':<12}per document by process group: " +
+              ", ".join(f"{g} {per * 1000:.2f} ms" for g, (_, per) in groups.items()) +
+              "; fixed: " + ", ".join(f"{g} {fx:.1f} s" for g, (fx, _) in groups.items()))
+        print(f"{'':<12}in one process: reader {read_ms:.2f} + extract operator {op_ms[engine]:.2f} = "
+              f"{read_ms + op_ms[engine]:.2f} CPU-ms/doc; curate run adds "
+              f"{fit.per_doc_s * 1000 - read_ms - op_ms[engine]:.2f} (writes, per-shard commits and stats, Ray)")
         headline["engines"][engine] = {
             "fixed_cpu_s": round(fit.fixed_s, 2), "per_doc_cpu_ms": round(fit.per_doc_s * 1000, 3),
             "rms_residual_cpu_s": round(fit.rms_residual_s, 2),
@@ -318,7 +369,9 @@ def main() -> None:
                                           for k in sizes},
             **s, "aeb_f1_vs_bare": round(s["aeb_f1"] - bare_score["aeb_f1"], 4),
             "teval_f1_vs_bare": round(s["teval_f1"] - bare_score["teval_f1"], 4),
-            "same_f1_every_size": all(runs[engine, k]["score"] == s for k in sizes)}
+            "same_f1_every_size": all(runs[engine, k]["score"] == s for k in sizes),
+            "per_doc_cpu_ms_by_group": {g: round(per * 1000, 3) for g, (_, per) in groups.items()},
+            "in_process_operator_cpu_ms": round(op_ms[engine], 3)}
     print(f"bare trafilatura{'':>37}{'':>11}{bare_score['aeb_f1']:>8.3f}{bare_score['teval_p']:>9.3f}"
           f"{bare_score['teval_r']:>7.3f}{bare_score['teval_f1']:>7.3f}")
     if "curation" in headline["engines"]:

@@ -126,3 +126,18 @@ def test_the_tree_sampler_names_each_process_it_counts(tmp_path):
     by_name = sampler.by_name()  # every descendant of this process (a session's Ray too, if one runs)
     assert by_name["spin_a_little.py"] > 0  # a Python process is named by its script
     assert sum(by_name.values()) == pytest.approx(sampler.cpu_s())
+
+
+def test_cpu_is_split_into_driver_workers_and_ray_services():
+    from bench.extract_run import cost_by_group, process_group
+
+    assert [process_group(n) for n in ("curate", "ray::ShardWorker", "ray::IDLE", "default_worker.py", "raylet",
+                                       "gcs_server", "ray::DashboardAgent", "ray::RuntimeEnvAgent", "log_monitor.py")] \
+        == ["driver", "workers", "workers", "workers", "ray services", "ray services", "ray services",
+            "ray services", "ray services"]
+    runs = {k: {"docs": 100 * k, "by_process": {"curate": 2.0, "ray::ShardWorker": 0.5 + 0.005 * 100 * k,
+                                                "ray::IDLE": 0.5, "raylet": 1.0 + 0.001 * 100 * k}} for k in (1, 4)}
+    got = cost_by_group([1, 4], runs)
+    assert got.keys() == {"driver", "workers", "ray services"}
+    assert got["driver"] == pytest.approx((2.0, 0.0)) and got["workers"] == pytest.approx((1.0, 0.005))
+    assert got["ray services"] == pytest.approx((1.0, 0.001))
