@@ -201,14 +201,25 @@ class TreeSampler:
         import psutil
 
         self.psutil, self.me, self.interval_s, self.last, self.orphans = psutil, psutil.Process(), interval_s, {}, 0
+        self.names: dict[tuple[int, float], str] = {}  # each process's name at its last sample (Ray renames
+        #                                                 its workers: ray::IDLE, ray::ShardWorker...)
 
     def sample(self) -> None:
         for p in self.me.children(recursive=True):
             try:
-                t = p.cpu_times()
-                self.last[(p.pid, p.create_time())] = t.user + t.system
+                with p.oneshot():
+                    t, key = p.cpu_times(), (p.pid, p.create_time())
+                    self.last[key], self.names[key] = t.user + t.system, self._name(p)
             except self.psutil.Error:
                 pass
+
+    @staticmethod
+    def _name(p) -> str:
+        """The process name, or for a Python process the script it runs (Ray's log_monitor.py, ...)."""
+        name = p.name()
+        if name.startswith("python"):
+            name = next((os.path.basename(a) for a in p.cmdline()[1:] if a.endswith(".py")), name)
+        return name
 
     def reap(self) -> bool:
         """Reap exited children; True while any child is left."""
@@ -223,6 +234,13 @@ class TreeSampler:
 
     def cpu_s(self) -> float:
         return sum(self.last.values())
+
+    def by_name(self) -> dict[str, float]:
+        """CPU seconds per process name (``curate``, ``raylet``, ``gcs_server``, ``ray::IDLE``, ...)."""
+        out: dict[str, float] = {}
+        for key, cpu in self.last.items():
+            out[self.names[key]] = out.get(self.names[key], 0.0) + cpu
+        return out
 
 
 def tree_cpu(cmd: list[str], log: Path, timeout_s: float = 1800.0) -> dict:
@@ -252,7 +270,7 @@ def tree_cpu(cmd: list[str], log: Path, timeout_s: float = 1800.0) -> dict:
         raise RuntimeError(f"{cmd[0]} ... exited {rc}; see {log}:\n" + log.read_text()[-3000:])
     rusage = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"cpu_s": sampler.cpu_s(), "rusage_cpu_s": rusage, "wall_s": wall, "processes": len(sampler.last),
-            "orphans": sampler.orphans}
+            "orphans": sampler.orphans, "by_process": sampler.by_name()}
 
 
 def count_ours(run: Path) -> int:
