@@ -112,8 +112,12 @@ _PROSE_WEB: dict[str, Any] = {
     "max_short_line_frac": 0.8,       # FineWeb 0.67: English real 99th pct 0.66, max 0.95
     "min_line_punct_frac": 0.05,      # FineWeb 0.12: real 1st pct 0.07 (headline-heavy pages)
     "max_newline_word_ratio": 0.4,    # FineWeb 0.3: real max 0.30 (English)
-    "max_dup_line_frac": 0.5,         # Gopher 0.3: real 99th pct 0.33-0.40 (comment threads, menus)
-    "max_dup_para_frac": 0.5,         # Gopher 0.3
+    # Gopher's line / paragraph counts (0.3) off: boilerplate is measured by its characters (the two
+    # rules below). A count weighs a 19-character photo credit repeated 44 times like 44 paragraphs: a
+    # real travel article was 55% duplicated lines and 10% duplicated characters; no junk page of the
+    # calibration set was caught by a line count alone (issue 23, bench/fluency_calibration.py)
+    "max_dup_line_frac": None,
+    "max_dup_para_frac": None,
     "max_dup_line_char_frac": 0.35,   # Gopher 0.2: real 99th pct 0.15-0.29
     "max_dup_para_char_frac": 0.35,   # Gopher 0.2
 }

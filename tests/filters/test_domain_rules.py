@@ -212,3 +212,21 @@ def test_real_web_page_thresholds_keep_a_german_results_page():
     assert published.rejected.column("detail")[0].as_py().startswith("alpha_word_frac 0.")
     as_general = h.process(doc_table([text], lang=["de"], domain=["general"]))
     assert as_general.rejected.column("reason").to_pylist() == ["gopher_alpha_words"]
+
+
+def test_repeated_lines_are_weighed_by_their_characters(ccnet_sample):
+    """Issue 23: a real article with a short photo credit after each paragraph repeats most of its
+    lines but few of its characters; the prose rules measure boilerplate by characters (Gopher's
+    line and paragraph counts are off), so it is kept, while a page whose repeated lines are most of
+    its text is still dropped, by ``dup_line_char_frac``."""
+    article = next(t for t in ccnet_sample if 8 <= len(t.split("\n")) <= 40 and 400 <= len(t.split()) <= 2000)
+    paras = [p for p in article.split("\n") if p.strip()]
+    credited = "\n".join(line for p in paras for line in (p, "imagebank.sweden.se"))
+    boiler = article + "\n" + "\n".join(["Subscribe to our newsletter for the latest deals and offers today"] * 150)
+    h = Heuristics({})
+    res = h.process(doc_table([credited, boiler], lang=["en", "en"], domain=["general", "general"]))
+    assert res.kept.column("text").to_pylist() == [credited]
+    assert res.kept.column("dup_line_frac")[0].as_py() > 0.4 > 0.1 > res.kept.column("dup_line_char_frac")[0].as_py()
+    assert res.rejected.column("detail")[0].as_py().startswith("dup_line_char_frac ")
+    published = Heuristics({**PUBLISHED_RULES}).process(doc_table([credited], lang=["en"]))
+    assert published.rejected.column("reason").to_pylist() == ["dup_line_frac"]
