@@ -173,6 +173,37 @@ def domain_of(name: str, lang: str) -> str:
     return "general" if lang == "en" else "undetermined" if lang == "und" else "multilingual"
 
 
+#: lengths (words) at which the incoherent thresholds are measured on real articles cut to that length
+CUT_WORDS = (100, 125, 150, 200, 250, 300)
+
+
+def incoherent_by_length(flu: Fluency, texts: list[str]) -> dict:
+    """The ``incoherent`` limits at shorter lengths: real articles cut to their first n words (those
+    with at least 1.1 n), and at each n the unique_prefix_frac / content_recurrence percentiles that
+    the calibrated limits (at ``ttr_words``, 300 words) are at 300 words; also the share of the cut
+    articles that the fixed limits would put in the box, and that the operator's table puts there."""
+    p = flu.params
+    cut = {}
+    for n in CUT_WORDS:
+        heads = [" ".join(t.split()[:n]) for t in texts if len(t.split()) >= 1.1 * n]
+        m = flu.measure(pa.table({"text": pa.array(heads, pa.large_string())}))
+        cut[n] = (m["pair_recurrence"], m["unique_prefix_frac"], m["content_recurrence"], m["words"])
+    pr, up, cr, _ = cut[p.ttr_words]
+    q_up = float(np.mean(up <= p.incoherent_unique_prefix_frac))
+    q_cr = float(np.mean(cr < p.max_content_recurrence))
+    rows = {}
+    for n, (pr, up, cr, words) in cut.items():
+        up_max, cr_min = flu.incoherent_thresholds(words)
+        with np.errstate(invalid="ignore"):
+            fixed = (pr < p.min_pair_recurrence) & (up > p.incoherent_unique_prefix_frac) & (cr < p.max_content_recurrence)
+            table = (pr < p.min_pair_recurrence) & (up > up_max) & (cr < cr_min)
+        rows[n] = {"articles": len(up), "unique_prefix_frac": round(float(np.quantile(up, q_up)), 3),
+                   "content_recurrence": round(float(np.nanquantile(cr, q_cr)), 3),
+                   "in_box_fixed": round(float(fixed.mean()), 4), "in_box_table": round(float(table.mean()), 4)}
+    return {"percentiles_at_300": {"unique_prefix_frac": round(q_up, 3), "content_recurrence": round(q_cr, 3)},
+            "by_words": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
@@ -182,6 +213,8 @@ def main() -> None:
     ap.add_argument("--published-prose-rules", action="store_true",
                     help="heuristics as before issue 23: Gopher's / FineWeb's published thresholds for general text, "
                          "and for multilingual / undetermined text without only word length, stop words and line punctuation")
+    ap.add_argument("--dropped", metavar="FILE.jsonl",
+                    help="write every real article dropped (set, index, stage, reason, detail, text) to this file")
     args = ap.parse_args()
     real = real_sets(Path(args.shared))
     web = web_sets(Path(args.shared))
@@ -198,11 +231,23 @@ def main() -> None:
         flu = Fluency({**flu.params.model_dump(), **{k: yaml.safe_load(v) for k, v in
                                                       (a.split("=", 1) for a in args.fluency)}})
     summary = {}
+    art_texts = [t for k in articles for t in sets[k]]
+    by_len = incoherent_by_length(flu, art_texts)
+    q = by_len["percentiles_at_300"]
+    print(f"incoherent thresholds by length: the percentiles of real articles cut to n words that the limits are "
+          f"at 300 words (unique_prefix_frac {q['unique_prefix_frac']:.3f}, content_recurrence "
+          f"{q['content_recurrence']:.3f}); share of the cut articles in the box, fixed limits vs the operator's table")
+    for n, r in by_len["by_words"].items():
+        print(f"  {n:4d} words ({r['articles']:4d} articles): unique_prefix_frac > {r['unique_prefix_frac']:.3f}, "
+              f"content_recurrence < {r['content_recurrence']:.3f}; in the box: fixed {r['in_box_fixed']:.2%}, "
+              f"table {r['in_box_table']:.2%}")
+    summary["incoherent_by_length"] = by_len
     signals = ("known_word_frac", "pair_excess", "pair_recurrence", "unique_word_frac", "unique_prefix_frac",
-               "content_recurrence", "mojibake_rate")
+               "content_recurrence", "mojibake_rate", "mixed_script_rate")
     print(f"{'set':18s} {'n':>4s}  " + "  ".join(f"{s:>22s}" for s in signals) + "   lang  heur  flu  reasons")
     t_heur = t_flu = 0.0
     dropped: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)  # rule -> (set, detail) of real articles
+    dump = open(args.dropped, "w") if args.dropped else None
     docs_timed = 0
     for name, docs in sets.items():
         t = pa.table({"id": [str(i) for i in range(len(docs))], "text": pa.array(docs, pa.large_string())})
@@ -223,9 +268,13 @@ def main() -> None:
             cells.append(f"{np.percentile(v, 2):6.2f}/{np.median(v):6.2f}/{np.percentile(v, 98):6.2f}" if len(v) else "-")
         reasons = collections.Counter(h.rejected.column("reason").to_pylist() + f.rejected.column("reason").to_pylist())
         if name in articles:
-            for r in (h.rejected, f.rejected):
-                for reason, detail in zip(r.column("reason").to_pylist(), r.column("detail").to_pylist()):
+            for stage, r in (("heuristics", h.rejected), ("fluency", f.rejected)):
+                for i, lang, reason, detail in zip(r.column("id").to_pylist(), r.column("lang").to_pylist(),
+                                                   r.column("reason").to_pylist(), r.column("detail").to_pylist()):
                     dropped[reason].append((name, detail))
+                    if dump:
+                        dump.write(json.dumps({"set": name, "index": int(i), "lang": lang, "stage": stage, "reason": reason,
+                                               "detail": detail, "text": docs[int(i)]}) + "\n")
         und = sum(l == "und" for l in t.column("lang").to_pylist())
         print(f"{name:18s} {len(docs):4d}  " + "  ".join(f"{c:>22s}" for c in cells)
               + f"  {und:4d}u {h.kept.num_rows / len(docs):5.1%} {f.kept.num_rows / len(docs):5.1%}  "

@@ -50,7 +50,7 @@ from curation.text import fluency
 from curation.text.words import split_words_column
 
 COLUMNS = ("known_word_frac", "pair_excess", "pair_recurrence", "unique_word_frac", "unique_prefix_frac",
-           "content_recurrence", "mojibake_rate")
+           "content_recurrence", "mojibake_rate", "mixed_script_rate")
 
 
 class FluencyParams(Params):
@@ -65,6 +65,11 @@ class FluencyParams(Params):
     max_unique_word_frac: Optional[float] = 0.95
     min_known_word_frac: Optional[float] = 0.25
     min_pair_excess: Optional[float] = 1.5
+    #: pair_excess is measured only where chance alone (the shuffles) repeats at least this many word
+    #: pairs: Cochran's rule for count statistics (Cochran 1954: expected counts of at least 5). At 2
+    #: (until issue 23) it dropped 5 real articles (German, Finnish, Spanish news of 180-410 words
+    #: with 2.25-4.5 pairs expected) and 1 junk page more than at 5 (bench/fluency_calibration.py)
+    min_expected_pairs: float = Field(3.0, ge=0)
     #: ... and a stricter pair_excess limit for documents whose pair_recurrence is also low
     low_recurrence_pair_excess: float = 2.0
     low_pair_recurrence: float = 0.12
@@ -73,9 +78,22 @@ class FluencyParams(Params):
     incoherent_unique_prefix_frac: float = 0.60
     #: ... and only below this content-word recurrence: the text does not come back to its topic
     max_content_recurrence: float = 0.10
+    #: The two thresholds above hold at ``ttr_words`` (300) words, where they were calibrated; both
+    #: measures depend on length (a short text has had less room to repeat), and with them fixed 14.8%
+    #: of real articles' first 100 words fell in the box, 0.33% of their first 300. Below 300 words a
+    #: document is held to the same percentiles of real text at its own length (87th for
+    #: unique_prefix_frac, 1.3rd for content_recurrence): words -> [unique_prefix_frac above,
+    #: content_recurrence below], interpolated linearly; measured on 1,249 real articles cut to n
+    #: words by ``bench/fluency_calibration.py`` (its "incoherent thresholds by length" table)
+    incoherent_by_words: dict[int, list[float]] = {100: [0.775, 0.0], 125: [0.74, 0.028], 150: [0.707, 0.043],
+                                                   200: [0.66, 0.068], 250: [0.626, 0.082]}
     #: characters kept of each word for pair_recurrence / unique_prefix_frac (a crude stemmer)
     prefix_chars: int = Field(4, ge=1)
     max_mojibake_rate: Optional[float] = 1.0
+    #: ... or more than this many Latin letters next to a Cyrillic / Greek one per 1,000 characters:
+    #: real text measured at most 2.7 (one of 1,249 real articles; 0 in all 528 UDHR translations),
+    #: Latin-script text read through cp1251 / KOI8-R 20-83 (bench/fluency_calibration.py)
+    max_mixed_script_rate: Optional[float] = 5.0
     #: words looked at by the pair measures / the distinct-word shares (the head of the document)
     max_words: int = Field(1000, ge=10)
     ttr_words: int = Field(300, ge=10)
@@ -99,13 +117,25 @@ class Fluency(Filter):
             "words": np.diff(offsets),
             "spaceless": fluency.spaceless(texts),
             "known_word_frac": fluency.known_word_frac(words, offsets, langs),
-            "pair_excess": fluency.pair_excess(words, offsets, p.max_words),
+            "pair_excess": fluency.pair_excess(words, offsets, p.max_words, min_expected=p.min_expected_pairs),
             "pair_recurrence": fluency.pair_recurrence(stems, offsets, p.max_words),
             "unique_word_frac": fluency.unique_word_frac(words, offsets, p.ttr_words),
             "unique_prefix_frac": fluency.unique_word_frac(stems, offsets, p.ttr_words),
             "content_recurrence": fluency.content_recurrence(words, offsets, p.ttr_words),
             "mojibake_rate": fluency.mojibake_rate(texts.to_pylist()),
+            "mixed_script_rate": fluency.mixed_script_rate(texts),
         }
+
+    def incoherent_thresholds(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per document: the unique_prefix_frac and content_recurrence limits of ``incoherent`` at
+        its length (``incoherent_by_words``, up to ``ttr_words`` where the fixed limits hold)."""
+        p: FluencyParams = self.params
+        table = sorted((n, v) for n, v in p.incoherent_by_words.items() if n < p.ttr_words)
+        at = [n for n, _ in table] + [p.ttr_words]
+        up = [v[0] for _, v in table] + [p.incoherent_unique_prefix_frac]
+        cr = [v[1] for _, v in table] + [p.max_content_recurrence]
+        n = np.minimum(words, p.ttr_words).astype(np.float64)
+        return np.interp(n, at, up), np.interp(n, at, cr)
 
     def decide(self, table: pa.Table) -> Decision:
         p: FluencyParams = self.params
@@ -138,14 +168,19 @@ class Fluency(Filter):
             fail("word_salad", long_enough & ordered & salad,
                  lambda i: f"pair_excess {px[i]:.3f}, pair_recurrence {pr[i]:.3f}")
         if p.min_pair_recurrence is not None:
+            up_max, cr_min = self.incoherent_thresholds(m["words"])
             with np.errstate(invalid="ignore"):  # NaN content_recurrence (too few long words): not judged
-                box = (pr < p.min_pair_recurrence) & (up > p.incoherent_unique_prefix_frac) & (cr < p.max_content_recurrence)
+                box = (pr < p.min_pair_recurrence) & (up > up_max) & (cr < cr_min)
             fail("incoherent", long_enough & ordered & box,
                  lambda i: (f"pair_recurrence {pr[i]:.3f} < {p.min_pair_recurrence} with unique_prefix_frac "
-                            f"{up[i]:.3f} > {p.incoherent_unique_prefix_frac} and content_recurrence {cr[i]:.3f} < "
-                            f"{p.max_content_recurrence}"))
+                            f"{up[i]:.3f} > {up_max[i]:.3f} and content_recurrence {cr[i]:.3f} < {cr_min[i]:.3f} "
+                            f"(limits at {min(int(m['words'][i]), p.ttr_words)} words)"))
         if p.max_mojibake_rate is not None:
             fail("mojibake", judged & (mj > p.max_mojibake_rate),
                  lambda i: f"mojibake_rate {mj[i]:.2f} > {p.max_mojibake_rate} per 1000 chars")
+        if p.max_mixed_script_rate is not None:
+            ms = m["mixed_script_rate"]
+            fail("mojibake", judged & (ms > p.max_mixed_script_rate),
+                 lambda i: f"mixed_script_rate {ms[i]:.2f} > {p.max_mixed_script_rate} per 1000 chars")
 
         return Decision(reasons, details, {name: pa.array(m[name].astype(np.float32), pa.float32()) for name in COLUMNS})

@@ -63,11 +63,21 @@ _LISTS: dict[str, frozenset | None] = {}
 _LOCK = threading.Lock()
 
 
+#: the pseudo-language of Han / kana text without a named language: Chinese and Japanese characters
+_HAN_ANY = "zh+ja"
+
+
 def word_list(lang: str) -> frozenset | None:
     """The wordfreq word list of ``lang`` (its characters for zh/ja), loaded once per process; None
     when there is none."""
     if not lang or lang in _NO_LOOKUP:
         return None
+    if lang == _HAN_ANY:
+        if lang not in _LISTS:
+            union = (word_list("zh") or frozenset()) | (word_list("ja") or frozenset())
+            with _LOCK:
+                _LISTS[lang] = union
+        return _LISTS[lang]
     with _LOCK:
         if lang not in _LISTS:
             import wordfreq
@@ -110,6 +120,12 @@ def known_word_frac(words: pa.Array, offsets: np.ndarray, langs: list[str]) -> n
     # wordfreq's lists are NFC; some texts (e.g. Vietnamese) arrive decomposed
     vocab = [w if w.isascii() else unicodedata.normalize("NFC", w) for w in enc.dictionary.to_pylist()]
     arr = np.array([l or "" for l in langs], dtype=object)
+    # a document the language stage could not name (``und``, or a language without a list) that is
+    # written mostly in Han / kana characters is looked up in the characters of Chinese and Japanese
+    han = _np(pc.match_substring_regex(words, r"^[\p{Han}\p{Hiragana}\p{Katakana}]$"))
+    han_docs = np.bincount(doc_of[han], minlength=n) > 0.5 * np.diff(offsets)
+    listless = np.isin(arr, [l for l in set(arr) if word_list(l) is None])
+    arr = np.where(listless & han_docs, _HAN_ANY, arr).astype(object)
     for lang in sorted(set(arr)):
         known_words = word_list(lang)
         if known_words is None:
@@ -242,6 +258,20 @@ def mojibake_rate(texts: list[str], max_chars: int = 2000) -> np.ndarray:
         if head and not head.isascii():  # every sequence ftfy counts has a non-ASCII character
             out[i] = 1000.0 * (badness(head) + head.count("\ufffd")) / len(head)
     return out
+
+
+# A Latin letter next to a Cyrillic or Greek one, inside a word ("neЙ—o", "TagГјdaru"): Latin text whose
+# UTF-8 bytes were read through a Cyrillic or Greek code page (cp1251, KOI8-R, cp1253), which ftfy's
+# badness does not count, or homoglyph spam
+_MIXED_SCRIPT_RE2 = r"\p{Latin}[\p{Cyrillic}\p{Greek}]|[\p{Cyrillic}\p{Greek}]\p{Latin}"
+
+
+def mixed_script_rate(texts: pa.Array) -> np.ndarray:
+    """Per document: Latin letters adjacent to a Cyrillic or Greek letter, per 1,000 characters of
+    the whole text (Arrow's RE2 kernel over the column)."""
+    pairs = _np(pc.count_substring_regex(texts, _MIXED_SCRIPT_RE2)).astype(np.float64)
+    chars = _np(pc.utf8_length(texts)).astype(np.float64)
+    return np.divide(1000.0 * pairs, chars, out=np.zeros(len(texts)), where=chars > 0)
 
 
 # Scripts written without spaces that curation.text.words leaves as whole runs (Han, kana and Thai

@@ -197,3 +197,63 @@ def test_incoherent_names_what_it_measured(prose):
     assert incoherent
     for r in incoherent:
         assert "pair_recurrence" in r["detail"] and "content_recurrence" in r["detail"], r["detail"]
+
+
+def test_incoherent_limits_follow_the_length(prose):
+    """Issue 23: a short text has had less room to repeat its words, so the fixed limits put real
+    articles' first 120-150 words in the ``incoherent`` box; the limits held to the same percentiles
+    of real text at each length (``incoherent_by_words``) keep them, and equal the fixed ones from
+    300 words on. Real text: the bundled prose cut to 120 and 150 words."""
+    op = pipeline_fluency()
+    p = op.params
+    up, cr = op.incoherent_thresholds(np.array([100, 150, 200, 300, 900]))
+    assert list(up[-2:]) == [p.incoherent_unique_prefix_frac] * 2 and list(cr[-2:]) == [p.max_content_recurrence] * 2
+    assert (np.diff(up) <= 0).all() and (np.diff(cr) >= 0).all()  # shorter: a stricter box
+    heads = [" ".join(t.split()[:n]) for n in (120, 150) for t in prose]
+    table = labelled(heads)
+    fixed = Fluency({**p.model_dump(), "incoherent_by_words": {}}).process(table)
+    by_length = op.process(table)
+    assert reasons(by_length)["incoherent"] <= 0.01 * len(heads), reasons(by_length)
+    assert reasons(fixed)["incoherent"] > 2 * max(reasons(by_length)["incoherent"], 1), reasons(fixed)
+    rej = by_length.rejected.to_pylist()
+    assert all("limits at" in r["detail"] for r in rej if r["reason"] == "incoherent")
+
+
+def test_word_salad_needs_pairs_expected_by_chance(prose):
+    """pair_excess is a ratio of counts: not measured where the shuffles repeat fewer word pairs than
+    ``min_expected_pairs`` (3 in the pipeline), so a short real text is not judged on noise."""
+    w, off = split_words_column(pa.array([" ".join(t.split()[:60]) for t in prose[:20]]))
+    assert np.isnan(fluency.pair_excess(w, off, min_expected=1000)).all()
+    few = fluency.pair_excess(w, off, min_expected=pipeline_fluency().params.min_expected_pairs)
+    assert np.isnan(few).any()
+
+
+def test_latin_text_read_through_a_cyrillic_code_page_is_mojibake(udhr_sample):
+    """ftfy's badness misses Latin text whose UTF-8 was read as cp1251 ("Гј" for "ü"): Latin letters
+    next to Cyrillic ones inside words (``mixed_script_rate``) catch it; real Latin-script and
+    Cyrillic UDHR translations measure 0."""
+    latin = [r["text"] for r in udhr_sample
+             if sum(c.isalpha() and not c.isascii() for c in r["text"]) > 0.02 * len(r["text"])
+             and sum(c.isascii() for c in r["text"]) > 0.8 * len(r["text"])]
+    broken = [t.encode("utf-8").decode("cp1251", errors="replace") for t in latin]
+    broken = [b for b in broken if fluency.mixed_script_rate(pa.array([b]))[0] > 0]
+    assert len(broken) >= 3
+    res = pipeline_fluency().process(labelled(broken))
+    assert reasons(res)["mojibake"] == len(broken), reasons(res)
+    real = [r["text"] for r in udhr_sample]
+    assert fluency.mixed_script_rate(pa.array(real, pa.large_string())).max() == 0
+
+
+def test_han_text_of_no_named_language_is_looked_up_in_chinese_and_japanese(udhr_sample):
+    """Random characters of the CJK block that the language stage cannot name (``und``) are unknown
+    characters; the Japanese UDHR labelled ``und`` is made of known ones."""
+    rng = random.Random(5)
+    rand = ["".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(400)) for _ in range(5)]
+    jpn = [r["text"] for r in udhr_sample if r["id"] == "udhr-jpn"]
+    w, off = split_words_column(pa.array(rand + jpn))
+    known = fluency.known_word_frac(w, off, ["und"] * len(rand + jpn))
+    assert (known[:-1] < 0.25).all() and known[-1] > 0.9
+    t = doc_table(rand, lang=["und"] * len(rand), domain=["undetermined"] * len(rand))
+    res = pipeline_fluency().process(t)
+    assert res.rejected.num_rows == len(rand) and set(reasons(res)) <= {"random_tokens", "unknown_words"}
+    assert (res.rejected.column("known_word_frac").to_numpy() < 0.25).all()  # measured, not NaN
