@@ -12,6 +12,7 @@ from eval_helpers import tiny_options
 
 from curation.config import parse_pipeline
 from curation.engine.runner import RunOptions, run_pipeline
+from curation.evaluation import mix_search as ms
 from curation.evaluation.evaluate import run
 from curation.run import manifest, record
 from curation.run.layout import RunLayout
@@ -55,6 +56,12 @@ def test_apply_writes_the_remixed_run_through_run_at_stage(pipeline_run, eval_fi
     target = mx["recommended"]["target"]
     applied = mx["applied"]
     assert applied["output"] == str(remixed) and applied["input"] == f"{pipeline_run}@language"
+    # the candidates: the run's target, then the data's natural shares (within the epoch caps)
+    nat = mx["natural_shares"]
+    assert sum(nat.values()) == pytest.approx(1.0) and set(nat) == set(mx["domains"])
+    assert mx["candidates"][1]["mix"] == pytest.approx(ms.cap(nat, mx["epoch_caps"]))
+    # one seed cannot measure the seed noise: no eval set's fit is trusted
+    assert mx["poor_fit"] == sorted(mx["fit"]) and all(n["noise"] is None for n in mx["seed_noise"].values())
 
     layout = RunLayout(str(remixed))
     rec = record.read(layout)
