@@ -71,6 +71,7 @@ class Options:
     mix_run: str | None = None
     apply: str | None = None  # --apply OUTPUT: re-mix the run with the recommended target into OUTPUT (remix.py)
     apply_workers: int | None = None  # Ray workers of the re-mix (None: every CPU, as curate run)
+    apply_tokens: int | None = None  # --apply-tokens N: the re-mixed run's mix.total_tokens (None: the run's own)
     device: str = "auto"
     cpu_threads: int = 0
     out: str = "evaluate-out"
@@ -205,6 +206,8 @@ def run(o: Options, progress=sys.stderr) -> dict:
         raise ValueError("arm names must be distinct")
     if o.seeds < 1 or o.tokens < 1:
         raise ValueError("--seeds and --tokens must be positive")
+    if o.apply_tokens is not None and not o.apply:
+        raise ValueError("--apply-tokens sizes the mix of --apply OUTPUT: give --apply")
     if o.apply and not (o.mix_grid or o.mix_candidates):
         raise ValueError("--apply re-mixes a run with a mix search's recommendation: give --mix-grid K or --mix-candidates")
     out = Path(o.out)
@@ -412,7 +415,7 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
 
         if RunLayout(o.apply).uri == run.uri:
             raise ValueError(f"--apply {o.apply}: that is the run itself; name a new run folder")
-        remix.plan(run)
+        remix.plan(run, total_tokens=o.apply_tokens)
     pool = ArmDocs(sources.mix_pool(run))
     doms = sorted(set(pool.domains().tolist()) - {""})
     if o.mix_candidates:
@@ -502,7 +505,7 @@ def _apply(o: Options, run: RunLayout, out: dict, result: dict, log) -> dict:
         log("WARNING " + msg)
     target = out["recommended"]["target"]
     log(f"re-mixing {run.uri} to {out['yaml']} -> {o.apply}")
-    applied = remix.apply(run, target, o.apply, workers=o.apply_workers, progress=False)
+    applied = remix.apply(run, target, o.apply, workers=o.apply_workers, progress=False, total_tokens=o.apply_tokens)
     evals = " ".join(f"--eval {e}" for e in o.evals or [])
     base = next(((n, s) for n, s in o.arms), None)
     applied["next"] = (f"curate evaluate --arm {base[0]}={base[1]} --arm remixed={applied['output']} "
