@@ -42,8 +42,9 @@ def register(sub) -> None:
     s.add_argument("--anneal-fraction", type=float, default=0.3,
                    help="share of candidate tokens in an annealing run (default: 0.3, Llama 3 Section 3.1.3)")
     s.add_argument("--mix-grid", type=int, default=None, metavar="K",
-                   help="mix search: the run's target plus K-1 mixes of its domains, half around the target, half random, "
-                        "none past the epoch cap; a poor fit (leave-one-out R^2 < 0.5) is a warning")
+                   help="mix search: the run's target, its data's natural shares and K-2 mixes of its domains around "
+                        "each of them and at random, none past the epoch cap (undetermined text never up-sampled); "
+                        "a poor fit (leave-one-out R^2 < 0.5, or candidates within the seed noise) is a warning")
     s.add_argument("--mix-candidates", default=None, metavar="FILE",
                    help="mix search over the mixes of a YAML/JSON file (a list of {domain: weight})")
     s.add_argument("--mix-run", default=None, metavar="RUN", help="run whose documents a mix search resamples "
@@ -52,6 +53,10 @@ def register(sub) -> None:
                    help="after a mix search: re-mix its run to the recommended target into the run folder OUTPUT, "
                         "re-running only mix and tokenize (with the run's own parameters) over RUN@<the stage "
                         "before mix>, as curate run --input RUN@STAGE does; a poor fit is warned about, not a stop")
+    s.add_argument("--apply-tokens", type=int, default=None, metavar="N",
+                   help="with --apply: the re-mixed run's mix.total_tokens, e.g. the tokens you will train on "
+                        "(--tokens, to evaluate it as the search measured its candidates: no repeat a training "
+                        "of N tokens does not need); default: the run's own (unset: as large as its input)")
     s.add_argument("--select", action="append", default=[], metavar="COLUMN",
                    help="does a score pick better data? split the one --arm, per domain, into the top and bottom "
                         "half of its bytes by COLUMN (higher is better) and a seeded random half, and train on each "
@@ -77,7 +82,8 @@ def main(args) -> int:
             flavour=args.flavour, seq_len=args.seq_len, batch=args.batch, lr=args.lr, warmup_steps=args.warmup_steps,
             stride=args.stride, tokenizer=args.tokenizer, match_domains=args.match_domains,
             anneal_from=args.anneal_from, anneal_base=args.anneal_base, anneal_fraction=args.anneal_fraction,
-            mix_grid=args.mix_grid, mix_candidates=args.mix_candidates, mix_run=args.mix_run, apply=args.apply, device=args.device,
+            mix_grid=args.mix_grid, mix_candidates=args.mix_candidates, mix_run=args.mix_run, apply=args.apply, apply_tokens=args.apply_tokens,
+            device=args.device,
             cpu_threads=args.cpu_threads, out=args.out, select=args.select, select_seed=args.select_seed,
         )
         res = run(o, progress=None if args.quiet else sys.stderr)

@@ -71,6 +71,7 @@ class Options:
     mix_run: str | None = None
     apply: str | None = None  # --apply OUTPUT: re-mix the run with the recommended target into OUTPUT (remix.py)
     apply_workers: int | None = None  # Ray workers of the re-mix (None: every CPU, as curate run)
+    apply_tokens: int | None = None  # --apply-tokens N: the re-mixed run's mix.total_tokens (None: the run's own)
     device: str = "auto"
     cpu_threads: int = 0
     out: str = "evaluate-out"
@@ -205,6 +206,8 @@ def run(o: Options, progress=sys.stderr) -> dict:
         raise ValueError("arm names must be distinct")
     if o.seeds < 1 or o.tokens < 1:
         raise ValueError("--seeds and --tokens must be positive")
+    if o.apply_tokens is not None and not o.apply:
+        raise ValueError("--apply-tokens sizes the mix of --apply OUTPUT: give --apply")
     if o.apply and not (o.mix_grid or o.mix_candidates):
         raise ValueError("--apply re-mixes a run with a mix search's recommendation: give --mix-grid K or --mix-candidates")
     out = Path(o.out)
@@ -360,13 +363,13 @@ MIX_MAX_EPOCHS = 4.0
 CAP_SAMPLE_CHARS = 200_000
 
 
-def _epoch_caps(pool: ArmDocs, doms: list[str], tok, need_tokens: int) -> dict[str, float]:
-    """Per domain: the largest share of ``need_tokens`` its documents fill in MIX_MAX_EPOCHS passes
-    (tokens estimated from its bytes and the bytes per token of a sample of its text)."""
+def _domain_tokens(pool: ArmDocs, doms: list[str], tok) -> dict[str, float]:
+    """Per domain: the tokens of its documents in the pool (estimated from its bytes and the bytes
+    per token of a sample of its text)."""
     from curation.evaluation.draw import _encode
 
     dom = pool.domains()
-    caps = {}
+    out = {}
     for d in doms:
         rows = np.flatnonzero(dom == d)
         texts = [pool.texts[i] for i in rows]
@@ -379,8 +382,8 @@ def _epoch_caps(pool: ArmDocs, doms: list[str], tok, need_tokens: int) -> dict[s
             n += len(t)
         s_bytes = sum(len(t.encode("utf-8")) for t in sample)
         s_tokens = sum(len(ids) for ids in _encode(tok, sample)) or 1
-        caps[d] = min(1.0, nbytes * s_tokens / max(s_bytes, 1) * MIX_MAX_EPOCHS / need_tokens)
-    return caps
+        out[d] = nbytes * s_tokens / max(s_bytes, 1)
+    return out
 
 
 def _verify(o: Options, pool, out: dict, arms: dict, tok, cfg, sched, evals, n_seqs: int, log) -> dict:
@@ -412,7 +415,7 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
 
         if RunLayout(o.apply).uri == run.uri:
             raise ValueError(f"--apply {o.apply}: that is the run itself; name a new run folder")
-        remix.plan(run)
+        remix.plan(run, total_tokens=o.apply_tokens)
     pool = ArmDocs(sources.mix_pool(run))
     doms = sorted(set(pool.domains().tolist()) - {""})
     if o.mix_candidates:
@@ -420,11 +423,13 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
         unknown = sorted({d for c in cands for d in c} - set(doms))
         if unknown:
             raise ValueError(f"{o.mix_candidates}: domains not in the run: {', '.join(unknown)}")
-    caps = _epoch_caps(pool, doms, tok, sched.steps * o.batch * (o.seq_len + 1))
+    pool_tokens = _domain_tokens(pool, doms, tok)
+    natural = {d: n / sum(pool_tokens.values()) for d, n in pool_tokens.items()}
+    caps = ms.epoch_caps(pool_tokens, sched.steps * o.batch * (o.seq_len + 1), MIX_MAX_EPOCHS)
     if o.mix_candidates:
         cands = [ms.cap(c, caps) for c in cands]
     else:
-        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run), caps=caps)
+        cands = ms.grid(doms, o.mix_grid, seed=0, include=sources.run_mix_target(run), caps=caps, natural=natural)
     log(f"mix search over {len(cands)} mixes of {run.uri} ({', '.join(doms)}), {o.seeds} seed(s) each")
     n_seqs = sched.steps * o.batch
     losses = {e: [] for e in evals}
@@ -445,9 +450,10 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
             losses[e].append(rec["bpb_mean"][e])
         arms[name] = rec
     result["arms"] = arms
-    out = ms.search(doms, cands, losses, caps=caps)
+    out = ms.search(doms, cands, losses, caps=caps, per_seed={e: [arms[n]["bpb"][e] for n in arms] for e in evals})
     out["run"] = run.uri
     out["epoch_caps"] = caps
+    out["natural_shares"] = natural
     out["verified"] = _verify(o, pool, out, arms, tok, cfg, sched, evals, n_seqs, log)
     if not out["verified"]["beats_best_candidate"]:
         best = out["verified"]["best_candidate"]
@@ -465,8 +471,13 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
         out["yaml"] = ms.target_yaml(target, doms)
     head = f"# curate evaluate mix search over {len(cands)} mixes of {run.uri}; paste under the mix stage\n"
     if out["poor_fit"]:
-        msg = (f"mix search: poor fit (leave-one-out R^2 below {ms.POOR_FIT_R2}) for "
-               + ", ".join(f"{e} {out['fit'][e]['loo_r2']}" for e in out["poor_fit"])
+        def why(e):
+            snr = (out["seed_noise"].get(e) or {}).get("signal_to_noise", "n/a")
+            return f"{e} R^2 {_fmt(out['fit'][e]['loo_r2'])} S/N {_fmt(snr)}"
+
+        msg = (f"mix search: poor fit (leave-one-out R^2 below {ms.POOR_FIT_R2}, or candidates within "
+               f"{ms.MIN_SIGNAL_TO_NOISE:g} standard errors of the seed noise, which one seed cannot measure) for "
+               + ", ".join(why(e) for e in out["poor_fit"])
                + ": the recommended mix is not to be trusted; use more candidates (--mix-grid), seeds or --tokens")
         result["warnings"].append(msg)
         log("WARNING " + msg)
@@ -476,6 +487,10 @@ def _mix_search(o: Options, srcs, tok, cfg, sched, evals, result, log) -> dict:
     if o.apply:
         out["applied"] = _apply(o, run, out, result, log)
     return out
+
+
+def _fmt(x) -> str:
+    return f"{x:.2f}" if isinstance(x, float) else str(x)
 
 
 def _apply(o: Options, run: RunLayout, out: dict, result: dict, log) -> dict:
@@ -490,7 +505,7 @@ def _apply(o: Options, run: RunLayout, out: dict, result: dict, log) -> dict:
         log("WARNING " + msg)
     target = out["recommended"]["target"]
     log(f"re-mixing {run.uri} to {out['yaml']} -> {o.apply}")
-    applied = remix.apply(run, target, o.apply, workers=o.apply_workers, progress=False)
+    applied = remix.apply(run, target, o.apply, workers=o.apply_workers, progress=False, total_tokens=o.apply_tokens)
     evals = " ".join(f"--eval {e}" for e in o.evals or [])
     base = next(((n, s) for n, s in o.arms), None)
     applied["next"] = (f"curate evaluate --arm {base[0]}={base[1]} --arm remixed={applied['output']} "

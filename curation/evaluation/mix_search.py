@@ -2,11 +2,19 @@
 of each eval set's loss on the mix weights, and the mix that minimises the predicted average.
 
 * Candidates: a file (YAML or JSON: a list of ``{domain: weight}``, or ``{"candidates": [...]}``)
-  or ``--mix-grid K``: the run's own target, then ``K - 1`` seeded Dirichlet draws, half of them
-  around the target (concentration ``NEAR_CONCENTRATION``: where a fit is needed most) and half
-  flat over the run's domains (RegMix samples its candidates from a Dirichlet too).
-* Epoch cap (:func:`cap`): no candidate asks a domain for more than ``max_epochs`` passes over
-  its tokens; a capped domain's excess goes to the others in proportion.
+  or ``--mix-grid K``: the run's own target, the data's natural shares (each domain's share of the
+  pool's tokens: what training on the documents as they are gives), then seeded Dirichlet draws in
+  turn around the target, around the natural shares (concentration ``NEAR_CONCENTRATION``: where a
+  fit is needed most) and flat over the run's domains (RegMix samples its candidates from a
+  Dirichlet too).
+* Epoch cap (:func:`epoch_caps`, :func:`cap`): no candidate asks a domain for more than
+  ``max_epochs`` passes over its tokens, neither in the search's training nor in the re-mixed run
+  (whose mix is as large as the pool: a share above natural share x ``max_epochs`` would shrink
+  it); text of unidentified language (``undetermined``) is never up-sampled (at most its natural
+  share); a capped domain's excess goes to the others in proportion.
+* Seed noise (:func:`seed_noise`): per eval set, the spread of the candidates' mean bpb against the
+  standard error of a candidate's mean from its seeds; a fit to differences within the seed noise
+  (or to one seed, which has no noise estimate) is a poor fit.
 * Fit, per eval set: ridge regression of bits per byte on the features ``w_d``, ``w_d**2`` and
   ``log(w_d + EPS)`` of every domain ``d``. RegMix fits a linear model (or LightGBM) on the raw
   weights; a model linear in ``w`` alone has its minimum on a corner of the simplex (a one-domain
@@ -34,6 +42,12 @@ NEAR_CONCENTRATION = 20.0
 #: leave-one-out R^2 below this (or not measurable) is a poor fit: the recommendation is written
 #: with a warning (issue 23: R^2 of -0.42 / 0.15 / 0.39 was written silently)
 POOR_FIT_R2 = 0.5
+#: the candidates' spread (sd of their mean bpb) must exceed this many standard errors of a
+#: candidate's mean (from its seeds) for the fit to be about the mixes and not the seeds
+MIN_SIGNAL_TO_NOISE = 2.0
+#: domains whose text is never up-sampled by a candidate: their language is unknown
+#: (curation.domains.UNDETERMINED), so more passes over it are a blind bet
+ONCE_ONLY = ("undetermined",)
 
 
 def cap(mix: dict[str, float], caps: dict[str, float] | None) -> dict[str, float]:
@@ -60,23 +74,66 @@ def cap(mix: dict[str, float], caps: dict[str, float] | None) -> dict[str, float
     return out
 
 
+def epoch_caps(tokens: dict[str, float], need: float, max_epochs: float = 4.0,
+               once: tuple[str, ...] = ONCE_ONLY) -> dict[str, float]:
+    """Per domain, the largest share a mix may give it, from its ``tokens`` in the pool:
+
+    * the search's training (``need`` tokens) reads it at most ``max_epochs`` times;
+    * the re-mixed run's mix (as many tokens as the pool, the mix stage's default) repeats it at
+      most ``max_epochs`` times: a share of at most natural share x ``max_epochs``;
+    * a domain of ``once`` (text of unidentified language) is not up-sampled: at most 1 pass in
+      both, so at most its natural share."""
+    total = float(sum(tokens.values()))
+    caps = {}
+    for d, n in tokens.items():
+        e = 1.0 if d in once else max_epochs
+        natural = n / total if total > 0 else 0.0
+        caps[d] = float(min(1.0, n * e / need if need > 0 else 1.0, natural * e))
+    return caps
+
+
+def _normalised(mix: dict[str, float] | None, domains: list[str]) -> np.ndarray | None:
+    if not mix:
+        return None
+    tot = sum(mix.get(d, 0.0) for d in domains)
+    return np.array([mix.get(d, 0.0) / tot for d in domains]) if tot > 0 else None
+
+
 def grid(domains: list[str], k: int, seed: int = 0, include: dict[str, float] | None = None,
-         caps: dict[str, float] | None = None) -> list[dict[str, float]]:
-    """``k`` candidate mixes: ``include`` (the run's target) first, then Dirichlet draws alternately
-    around it and flat (all flat without ``include``); every mix within ``caps`` (:func:`cap`)."""
+         caps: dict[str, float] | None = None, natural: dict[str, float] | None = None) -> list[dict[str, float]]:
+    """``k`` candidate mixes: ``include`` (the run's target) and ``natural`` (the data's own shares)
+    first, then Dirichlet draws in turn around each of them and flat (all flat without either);
+    every mix within ``caps`` (:func:`cap`)."""
     rng = np.random.default_rng(seed)
-    out = []
-    centre = None
-    if include:
-        tot = sum(include.get(d, 0.0) for d in domains) or 1.0
-        centre = np.array([include.get(d, 0.0) / tot for d in domains])
-        out.append({d: float(x) for d, x in zip(domains, centre)})
+    centres = [c for c in (_normalised(include, domains), _normalised(natural, domains)) if c is not None]
+    out = [{d: float(x) for d, x in zip(domains, c)} for c in centres][:k]
+    turn = 0
     while len(out) < k:
-        near = centre is not None and len(out) % 2 == 1
-        alpha = NEAR_CONCENTRATION * centre + 0.5 if near else np.ones(len(domains))
+        kind = turn % (len(centres) + 1)
+        turn += 1
+        alpha = NEAR_CONCENTRATION * centres[kind] + 0.5 if kind < len(centres) else np.ones(len(domains))
         w = rng.dirichlet(alpha)
         out.append({d: float(x) for d, x in zip(domains, w)})
     return [cap(m, caps) for m in out]
+
+
+def seed_noise(per_seed: dict[str, list[list[float]]]) -> dict[str, dict]:
+    """Per eval set, from ``per_seed[eval][candidate]`` (bpb per seed): ``spread`` (sd of the
+    candidates' means), ``noise`` (the standard error of one candidate's mean, from the pooled
+    seed variance; None with one seed) and ``signal_to_noise`` (their ratio; None with one seed)."""
+    out = {}
+    for e, rows in per_seed.items():
+        means = np.array([np.mean(r) for r in rows], float)
+        spread = float(means.std(ddof=1)) if len(means) > 1 else 0.0
+        multi = [r for r in rows if len(r) > 1]
+        if multi:
+            var = float(np.mean([np.var(r, ddof=1) for r in multi]))
+            noise = float(np.sqrt(var / np.mean([len(r) for r in multi])))
+            snr = spread / noise if noise > 0 else float("inf")
+        else:
+            noise, snr = None, None
+        out[e] = {"spread": spread, "noise": noise, "signal_to_noise": snr}
+    return out
 
 
 def load_candidates(path: str | Path) -> list[dict[str, float]]:
@@ -131,10 +188,12 @@ def _loo_r2(W: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, list[float]], seed: int = 0,
-           caps: dict[str, float] | None = None) -> dict:
+           caps: dict[str, float] | None = None, per_seed: dict[str, list[list[float]]] | None = None) -> dict:
     """Fit every eval set, then the mix minimising the predicted mean over eval sets.
 
-    ``losses[eval][i]`` is the bpb of candidate ``mixes[i]`` (mean over seeds)."""
+    ``losses[eval][i]`` is the bpb of candidate ``mixes[i]`` (mean over seeds); ``per_seed[eval][i]``
+    its bpb per seed, for the seed noise (:func:`seed_noise`): an eval set whose candidates differ
+    by less than ``MIN_SIGNAL_TO_NOISE`` standard errors, or measured with one seed, is a poor fit."""
     W = np.array([[m.get(d, 0.0) for d in domains] for m in mixes], dtype=float)
     fits = {e: Fit(W, np.asarray(v, float)) for e, v in losses.items()}
     rng = np.random.default_rng(seed)
@@ -147,8 +206,11 @@ def search(domains: list[str], mixes: list[dict[str, float]], losses: dict[str, 
     target = rounded(dict(zip(domains, S[top].mean(0))), domains)
     bw = np.array([[target[d] for d in domains]])
     loo = {e: _loo_r2(W, np.asarray(losses[e], float)) for e in losses}
+    noise = seed_noise(per_seed) if per_seed else {}
+    noisy = {e for e, n in noise.items() if n["signal_to_noise"] is None or n["signal_to_noise"] < MIN_SIGNAL_TO_NOISE}
     return {
-        "poor_fit": sorted(e for e, r in loo.items() if r is None or r < POOR_FIT_R2),
+        "poor_fit": sorted(e for e, r in loo.items() if r is None or r < POOR_FIT_R2 or e in noisy),
+        "seed_noise": noise,
         "domains": domains,
         "candidates": [{"mix": m, "bpb": {e: float(v[i]) for e, v in losses.items()}} for i, m in enumerate(mixes)],
         "fit": {e: {"loo_r2": loo[e],

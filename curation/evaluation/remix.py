@@ -7,7 +7,9 @@ it (:func:`curation.engine.runner.run_pipeline`, the same column check and linea
   (:func:`curation.evaluation.sources.stage_before_mix`; ``quality_select`` in
   ``pipelines/llama3.yaml``), so no stage before the mix is re-run;
 * its stages are the run's own stages from ``mix`` on (mix, tokenize), with their resolved
-  parameters from run.json, and only ``mix.target`` replaced;
+  parameters from run.json, and only ``mix.target`` replaced (and ``mix.total_tokens`` when
+  given: ``--apply-tokens``, a mix sized to the tokens a model will train on, so it holds no
+  repeat that training does not need);
 * the run's ``output`` and ``shuffle`` sections and the input's shard and batch sizes are kept
   (not its reader options: a ``RUN@STAGE`` is read with the columns the run wrote).
 """
@@ -33,15 +35,19 @@ class Remix:
     config: PipelineConfig
 
 
-def plan(run: str | os.PathLike | RunLayout, target: dict[str, float] | None = None) -> Remix:
-    """The re-mix of ``run`` with ``target`` (None: the run's own target), checked before any work
-    (sources.SourceError / curation.config.ConfigError with the reason)."""
+def plan(run: str | os.PathLike | RunLayout, target: dict[str, float] | None = None,
+         total_tokens: int | None = None) -> Remix:
+    """The re-mix of ``run`` with ``target`` (None: the run's own target) and ``total_tokens`` (None:
+    the run's own), checked before any work (sources.SourceError / curation.config.ConfigError with
+    the reason)."""
     layout = RunLayout.of(run)
     spec = f"{layout.uri}@{sources.stage_before_mix(layout)}"
     cfg, stages = sources.stages_from_mix(layout)
     stages = copy.deepcopy(stages)
     if target is not None:
         stages[0]["target"] = {d: float(w) for d, w in target.items() if w > 0}
+    if total_tokens is not None:
+        stages[0]["total_tokens"] = int(total_tokens)
     data = {"name": f"{cfg.get('name', 'pipeline')}-remix", "stages": stages}
     for key in ("output", "shuffle"):
         if cfg.get(key):
@@ -53,12 +59,13 @@ def plan(run: str | os.PathLike | RunLayout, target: dict[str, float] | None = N
 
 
 def apply(run: str | os.PathLike | RunLayout, target: dict[str, float], output: str, *,
-          workers: int | None = None, progress: bool = False) -> dict:
+          workers: int | None = None, progress: bool = False, total_tokens: int | None = None) -> dict:
     """Run the re-mix into ``output``; returns its input, output, target and achieved mix."""
     from curation.engine.runner import RunOptions, run_pipeline
 
-    r = plan(run, target)
+    r = plan(run, target, total_tokens)
     layout = run_pipeline(r.config, [r.input], output, RunOptions(workers=workers, progress=progress))
     m = manifest.read(layout)
     return {"input": r.input, "output": layout.uri, "pipeline": r.config.name,
-            "target": r.config.stages[0].params["target"], "achieved_mix": m.get("achieved_mix")}
+            "target": r.config.stages[0].params["target"], "total_tokens": r.config.stages[0].params.get("total_tokens"),
+            "achieved_mix": m.get("achieved_mix")}

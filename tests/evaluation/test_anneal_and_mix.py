@@ -133,3 +133,51 @@ def test_search_respects_the_caps_and_flags_a_poor_fit():
     noise = {"a": list(1 + rng.normal(0, 0.01, len(cands))), "b": list(1 + rng.normal(0, 0.01, len(cands)))}
     bad = ms.search(domains, cands, noise)
     assert bad["poor_fit"] == ["a", "b"], bad["fit"]
+
+
+def test_grid_draws_around_the_natural_shares_too():
+    domains = sorted(TARGET)
+    natural = {"code": 0.05, "general": 0.25, "math": 0.05, "multilingual": 0.65}
+    cands = ms.grid(domains, 31, seed=0, include=TARGET, natural=natural)
+    vec = lambda m: np.array([m[d] for d in domains])  # noqa: E731
+    t, n = vec(TARGET), vec(natural)
+    assert np.abs(vec(cands[0]) - t).sum() == pytest.approx(0.0)
+    assert np.abs(vec(cands[1]) - n).sum() == pytest.approx(0.0)
+    near_t, near_n, flat = cands[2::3], cands[3::3], cands[4::3]
+    d_t = [np.abs(vec(c) - t).sum() for c in near_t]
+    d_n = [np.abs(vec(c) - n).sum() for c in near_n]
+    assert np.median(d_t) < 0.5 * np.median([np.abs(vec(c) - t).sum() for c in flat])
+    assert np.median(d_n) < 0.5 * np.median([np.abs(vec(c) - n).sum() for c in flat])
+    assert np.median(d_n) < np.median([np.abs(vec(c) - n).sum() for c in near_t])
+
+
+def test_epoch_caps_hold_the_training_the_remixed_run_and_unidentified_text():
+    tokens = {"code": 10_000, "general": 200_000, "math": 40_000, "undetermined": 150_000}
+    long = ms.epoch_caps(tokens, need=800_000, max_epochs=4)  # training on more tokens than the pool holds
+    assert long["code"] == pytest.approx(10_000 * 4 / 800_000)  # the training reads code at most 4 times
+    assert long["undetermined"] == pytest.approx(150_000 / 800_000)  # ... and unidentified text at most once
+    caps = ms.epoch_caps(tokens, need=200_000, max_epochs=4)
+    assert caps["math"] == pytest.approx(40_000 / 400_000 * 4)  # the pool-sized mix repeats math at most 4 times
+    assert caps["general"] == pytest.approx(1.0)
+    assert caps["undetermined"] == pytest.approx(150_000 / 400_000)  # never up-sampled: its natural share
+    # the mix search's candidates never give undetermined text more than its natural share
+    for c in ms.grid(sorted(tokens), 20, seed=2, natural={d: n / 400_000 for d, n in tokens.items()}, caps=caps):
+        assert c["undetermined"] <= caps["undetermined"] + 1e-9 and sum(c.values()) == pytest.approx(1.0)
+
+
+def test_a_fit_within_the_seed_noise_is_a_poor_fit():
+    domains = ["code", "general", "math"]
+    cands = ms.grid(domains, 12, seed=3)
+    clean = _planted(domains, cands, np.array((0.5, 0.3, 0.2)))
+    rng = np.random.default_rng(1)
+    # two seeds whose spread is far below the candidates' differences: a good fit
+    quiet = {e: [[v - 1e-4, v + 1e-4] for v in ys] for e, ys in clean.items()}
+    good = ms.search(domains, cands, clean, per_seed=quiet)
+    assert good["poor_fit"] == [] and all(n["signal_to_noise"] > 10 for n in good["seed_noise"].values())
+    # seeds disagreeing more than the candidates differ: the fit is to seed noise, whatever its R^2
+    loud = {e: [[v - 0.5 + rng.normal(0, 0.01), v + 0.5] for v in ys] for e, ys in clean.items()}
+    bad = ms.search(domains, cands, clean, per_seed=loud)
+    assert bad["poor_fit"] == ["a", "b"] and all(n["signal_to_noise"] < 1 for n in bad["seed_noise"].values())
+    # one seed: no noise estimate, so no trust
+    one = ms.search(domains, cands, clean, per_seed={e: [[v] for v in ys] for e, ys in clean.items()})
+    assert one["poor_fit"] == ["a", "b"] and one["seed_noise"]["a"]["noise"] is None

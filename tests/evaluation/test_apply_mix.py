@@ -12,6 +12,7 @@ from eval_helpers import tiny_options
 
 from curation.config import parse_pipeline
 from curation.engine.runner import RunOptions, run_pipeline
+from curation.evaluation import mix_search as ms
 from curation.evaluation.evaluate import run
 from curation.run import manifest, record
 from curation.run.layout import RunLayout
@@ -55,6 +56,12 @@ def test_apply_writes_the_remixed_run_through_run_at_stage(pipeline_run, eval_fi
     target = mx["recommended"]["target"]
     applied = mx["applied"]
     assert applied["output"] == str(remixed) and applied["input"] == f"{pipeline_run}@language"
+    # the candidates: the run's target, then the data's natural shares (within the epoch caps)
+    nat = mx["natural_shares"]
+    assert sum(nat.values()) == pytest.approx(1.0) and set(nat) == set(mx["domains"])
+    assert mx["candidates"][1]["mix"] == pytest.approx(ms.cap(nat, mx["epoch_caps"]))
+    # one seed cannot measure the seed noise: no eval set's fit is trusted
+    assert mx["poor_fit"] == sorted(mx["fit"]) and all(n["noise"] is None for n in mx["seed_noise"].values())
 
     layout = RunLayout(str(remixed))
     rec = record.read(layout)
@@ -95,7 +102,27 @@ def test_apply_is_refused_before_any_training(pipeline_run, eval_files, tmp_path
                      apply=str(pipeline_run))
     with pytest.raises(ValueError, match="that is the run itself"):
         run(o, progress=None)
+    o = tiny_options(tmp_path / "out", [("curated", str(pipeline_run))], eval_files, mix_grid=3, apply_tokens=5000)
+    with pytest.raises(ValueError, match="--apply-tokens sizes the mix of --apply"):
+        run(o, progress=None)
     assert not (tmp_path / "out" / "recommended_mix.yaml").exists()
+
+
+def test_remix_can_be_sized_to_a_training_budget(pipeline_run, tmp_path):
+    """--apply-tokens N: the re-mixed run's mix.total_tokens is N; without it, the run's own (unset);
+    a sized mix holds at most about N tokens, the unsized one as many as its input."""
+    from curation.evaluation import remix
+
+    target = {"general": 0.4, "math": 0.3, "code": 0.3}
+    own = remix.plan(pipeline_run, target).config.stages[0].params
+    assert own.get("total_tokens") is None
+    got = remix.apply(pipeline_run, target, str(tmp_path / "sized"), workers=2, total_tokens=3000)
+    assert got["total_tokens"] == 3000
+    params = {s["name"]: s["params"] for s in record.read(RunLayout(got["output"]))["config"]["stages"]}
+    assert params["mix"]["total_tokens"] == 3000 and params["mix"]["target"] == target
+    sized = manifest.read(RunLayout(got["output"]))
+    full = manifest.read(RunLayout(str(pipeline_run)))
+    assert sum(sized["mix"]["tokens"].values()) <= 3000 * 1.1 < sum(full["mix"]["tokens"].values())
 
 
 def test_remix_follows_a_given_target_with_the_runs_own_parameters(pipeline_run, tmp_path):
