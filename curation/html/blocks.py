@@ -44,7 +44,7 @@ _IN_PRE = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}{HEADING}{CELL}]")
 
 
 def _own_marks_removed(buf: np.ndarray) -> np.ndarray:
-    ctrl = (buf >= 1) & (buf <= 7)
+    ctrl = (buf - np.uint8(1)) < 7  # 1..7 (0 wraps round to 255)
     return buf[~ctrl] if ctrl.any() else buf
 
 

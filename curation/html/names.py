@@ -17,29 +17,35 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_CLASS = re.compile(rb"""class=(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-_ID = re.compile(rb"""id=(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+# one group, quotes and all (a group per form costs a tuple per match): unquoted after the set
+_CLASS = re.compile(rb"""class=("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_ID = re.compile(rb"""id=("[^"]*"|'[^']*'|[^\s"'>]+)""")
+_QUOTES = (b'"', b"'")
 
 
 def _values(pattern: re.Pattern, raw: bytes) -> set[str]:
-    return {b"".join(t).decode("utf-8", "replace") for t in set(pattern.findall(raw))}
+    return {(v[1:-1] if v[:1] in _QUOTES else v).decode("utf-8", "replace") for v in set(pattern.findall(raw))}
 
 
 class PageNames:
     """The distinct class and id values of one page."""
 
-    __slots__ = ("classes", "ids")
+    __slots__ = ("classes", "ids", "_selectors")
 
     def __init__(self, raw: bytes):
         self.classes = _values(_CLASS, raw)
         self.ids = _values(_ID, raw)
+        self._selectors: dict = {}
 
     def selector(self, qualifies) -> str | None:
         """An exact-match selector for the values for which ``qualifies(value)`` (cached) is true;
-        None when none does."""
-        parts = [f'[class="{_css_string(v)}"]' for v in self.classes if qualifies(v)]
-        parts += [f'[id="{_css_string(v)}"]' for v in self.ids if qualifies(v)]
-        return ",".join(parts) if parts else None
+        None when none does. Made once per page and test."""
+        if qualifies in self._selectors:
+            return self._selectors[qualifies]
+        parts = [f'[class="{_css_string(v)}"]' for v in filter(qualifies, self.classes)]
+        parts += [f'[id="{_css_string(v)}"]' for v in filter(qualifies, self.ids)]
+        out = self._selectors[qualifies] = ",".join(parts) if parts else None
+        return out
 
 
 @lru_cache(maxsize=1 << 16)
