@@ -23,9 +23,18 @@ translations, against generated junk; the figures are in docs/quality.md):
   salad and Markov-chain text measured content_recurrence 0.055 at the median; real articles 0.24-0.37
   at the median. Without the content-word test (until issue 23) the box also held short real
   articles (100-300 words: few repeats, so a low pair_recurrence): 41 of 780 of trafilatura's web
-  pages and 6 of 141 AEB pages; with it 15 and 2.
+  pages and 6 of 141 AEB pages; with it 15 and 2. Below 300 words the last two limits follow the
+  length (``incoherent_by_words``: the same percentiles of real articles cut to that length; with
+  the fixed limits 14.8% of real articles' first 100 words fell in the box); then 4 and 2.
 * ``mojibake``: ``mojibake_rate`` > 1.0 per 1,000 characters. Real text measured 0 (one UDHR
-  translation 7.4), text decoded with the wrong codec 0.8-45.
+  translation 7.4), text decoded with the wrong codec 0.8-45. Or ``mixed_script_rate`` > 5.0 per
+  1,000 characters (Latin letters next to Cyrillic / Greek ones inside words, which ftfy does not
+  count): real text at most 2.7, Latin text read through cp1251 / KOI8-R 20-83.
+
+``word_salad`` is judged only where the document's shuffles repeat at least ``min_expected_pairs``
+(3) word pairs: a ratio of smaller counts is noise (at 2, until issue 23, it dropped 5 short real
+German, Finnish and Spanish articles; at Cochran's 5 the shuffles of the bundled prose were caught
+46 times of 60 instead of 52).
 
 ``domains`` says which domains are judged (default: every domain but code, whose identifiers are
 not dictionary words and whose lines repeat by design; code has its own rules in ``heuristics``).

@@ -31,9 +31,11 @@ Llama 3 report, Section 3.1.2); character fractions are over ``len(text)`` as in
   ``dup_line_char_frac`` > 0.20, ``dup_para_char_frac`` > 0.20 (their characters),
   ``top_{2,3,4}gram_frac`` > 0.20/0.18/0.16 (characters of the most frequent n-gram x its count),
   ``dup_{5..10}gram_frac`` > 0.15/0.14/0.13/0.12/0.11/0.10: characters of the words covered by
-  the repeats (every occurrence after the first) of n-grams, each word counted once. (datatrove
-  instead skips ahead n words after each repeat and counts joined n-gram characters: close, and
-  equal when repeats do not overlap.)
+  the repeats (every occurrence after the first) of n-grams, each word counted once, in the text
+  with every line that repeats an earlier one left out: repeated lines are the line rules' to judge,
+  so a repeated character is counted by one rule (issue 23; the most frequent n-gram is counted over
+  the whole text). (datatrove instead skips ahead n words after each repeat and counts joined n-gram
+  characters: close, and equal when repeats do not overlap.)
 C4 (Raffel et al. 2020, Section 2.2, and the C4 code as in datatrove's ``C4QualityFilter``), at
 document level without rewriting the text: a line "survives" when it ends in terminal punctuation
 (``. ? ! " '`` and the CJK full-width forms, not "..."; Wikipedia citation marks removed first),

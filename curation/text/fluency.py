@@ -8,7 +8,9 @@ Four per-document measures, each computed for a whole batch at once from the wor
   Wikipedia, subtitles, news, books, web text and more, for about 40 languages; Apache-2.0 code,
   CC BY-SA 4.0 data, shipped inside the wheel). Random letter strings, mojibake and machine
   output are mostly unknown words. NaN when the language has no list or is written without
-  spaces (wordfreq segments those with jieba/MeCab, which we do not ship).
+  spaces (wordfreq segments those with jieba/MeCab, which we do not ship). A document written
+  mostly in Han / kana whose language has no list (``und``: the language stage could not name it)
+  is looked up in the characters of Chinese and Japanese.
 * :func:`pair_recurrence` - ``(repeated word pairs + 1) / (repeated words + 1)`` over the first
   ``max_words`` words, where "repeated" counts every occurrence after the first. In written
   language a word that comes back tends to come back with the same neighbour ("the server",
@@ -29,6 +31,8 @@ Four per-document measures, each computed for a whole batch at once from the wor
 * :func:`mojibake_rate` - ftfy's ``badness`` (Speer, ftfy: character sequences that almost only
   occur in text decoded with the wrong codec, such as ``Ã©``) and U+FFFD replacement characters,
   per 1,000 characters.
+* :func:`mixed_script_rate` - Latin letters next to a Cyrillic or Greek letter inside a word, per
+  1,000 characters of the whole text: Latin-script text read through a Cyrillic / Greek code page.
 * :func:`spaceless` - whether most of a document's letters are in a script written without
   spaces that :mod:`curation.text.words` does not cut into words (Lao, Khmer, Myanmar, Javanese,
   Tai Tham, Tibetan, Yi, ...): there "words" are whole phrases, so the word-repetition measures
