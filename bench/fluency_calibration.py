@@ -55,8 +55,6 @@ from curation.operators.extract import Extract  # noqa: E402
 from curation.operators.fluency import Fluency  # noqa: E402
 from curation.operators.heuristics import Heuristics  # noqa: E402
 from curation.operators.language import Language  # noqa: E402
-from curation.text import fluency  # noqa: E402
-from curation.text.words import split_words_column  # noqa: E402
 
 #: Readability's hand-made edge cases ("001", "basic-tags-cleaning", lorem-ipsum pages) are tiny
 #: synthetic pages, not real articles; real cases' sources are bigger (the cut of bench/quality.py)
