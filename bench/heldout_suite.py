@@ -44,18 +44,13 @@ def _load(path: Path, name: str):
     return mod
 
 
+#: the bundled suite's builder: its budget cut (_take) serves this suite too
+_suite = _load(EVAL / "build_suite.py", "build_suite")
+_take = _suite._take
+
+
 def _ids(name: str) -> set[str]:
     return {json.loads(x).get("id") for x in gzip.open(EVAL / f"{name}.jsonl.gz", "rt")}
-
-
-def _take(rows: list[dict], max_chars: int) -> list[dict]:
-    out, n = [], 0
-    for r in rows:
-        if n >= max_chars:
-            break
-        out.append(r)
-        n += len(r["text"])
-    return out
 
 
 def _write(out: Path, name: str, rows: list[dict]) -> dict:
