@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from curation import schema
 from curation.io.readers import READERS, file_kind
+from curation.io.readers.columnar import DocChunk
 from curation.io.readers.common import (READ_STAGE, FilePart, display_path, file_size, id_key, not_a_file,
                                         reject_row)
 from curation.io.readers.options import ReaderOptions
@@ -54,10 +55,11 @@ _REJECT_SCHEMA = pa.schema(
 
 
 def read_part(part: FilePart, max_record_bytes: int = 64 << 20,
-              options: ReaderOptions | None = None) -> Iterator[dict | pa.Table]:
-    """Every row of one file (part): documents (dicts, or whole tables from a columnar reader), and
-    rejected rows (they have a ``reason``). A file name that is not UTF-8, a file with no record, or
-    an error inside the reader, is a rejected row."""
+              options: ReaderOptions | None = None) -> Iterator[dict | DocChunk | pa.Table]:
+    """Every row of one file (part): documents (dicts, :class:`DocChunk` runs of a table read as
+    columns, or whole tables of a run's stage output), and rejected rows (they have a ``reason``).
+    A file name that is not UTF-8, a file with no record, or an error inside the reader, is a
+    rejected row."""
     options = options or ReaderOptions()
     if display_path(part.path) != part.path:
         yield reject_row(part, "undecodable", "file name is not valid UTF-8; rename the file to read it")
@@ -73,6 +75,10 @@ def read_part(part: FilePart, max_record_bytes: int = 64 << 20,
             if isinstance(row, pa.Table):  # a run's stage output: ids already unique
                 rows += row.num_rows
                 yield row
+                continue
+            if isinstance(row, DocChunk):  # documents of a table read as columns
+                rows += row.num_rows
+                yield from _unique_ids(part, row, seen)
                 continue
             rows += 1
             if schema.REASON not in row:
@@ -90,9 +96,31 @@ def read_part(part: FilePart, max_record_bytes: int = 64 << 20,
         yield reject_row(part, "empty", "no records" + (" (0-byte file)" if file_size(part.path) == 0 else ""))
 
 
+def _unique_ids(part: FilePart, chunk: DocChunk, seen: set[str]) -> Iterator[DocChunk | dict]:
+    """``chunk``'s documents, a document whose id repeats an earlier one of the file rejected
+    (``duplicate_id``), as :func:`read_part` does for documents read row by row."""
+    ids = chunk.table.column(schema.ID).to_pylist()
+    start = 0
+    for i, doc_id in enumerate(ids):
+        if doc_id not in seen:
+            seen.add(doc_id)
+            continue
+        if i > start:
+            yield chunk.slice(start, i - start)
+        source = chunk.table.column(schema.SOURCE)[i].as_py()
+        where = source.rsplit("#", 1)[-1]
+        yield reject_row(part, "duplicate_id", f"record #{where} repeats the id of an earlier record of this file",
+                         chunk.table.column(schema.URL)[i].as_py(), source)
+        start = i + 1
+    if start < len(ids):
+        yield chunk.slice(start) if start else chunk
+
+
 def read_shard(shard: Shard, batch_docs: int = 1000, max_record_bytes: int = 64 << 20) -> Iterator[ReadBatch]:
-    """Yield the shard's documents in batches of at most ``batch_docs`` rows."""
-    docs: list[dict] = []
+    """Yield the shard's documents in batches of at most ``batch_docs`` rows (the same batches
+    whether a table's documents come row by row or as columns)."""
+    docs: list[dict | DocChunk] = []
+    n_docs = 0
     rejects: list[dict] = []
     meta = shard.options.metadata_columns
     for part in shard.parts:
@@ -100,21 +128,55 @@ def read_shard(shard: Shard, batch_docs: int = 1000, max_record_bytes: int = 64 
             if isinstance(row, pa.Table):
                 if docs or rejects:
                     yield _batch(docs, rejects, meta)
-                    docs, rejects = [], []
+                    docs, n_docs, rejects = [], 0, []
                 for start in range(0, row.num_rows, batch_docs):
                     yield ReadBatch(row.slice(start, batch_docs), _REJECT_SCHEMA.empty_table())
                 continue
-            (rejects if schema.REASON in row else docs).append(row)
-            if len(docs) >= batch_docs or len(rejects) >= batch_docs:  # rejected rows count too: memory
+            if isinstance(row, DocChunk):
+                while row.num_rows:
+                    take = min(batch_docs - n_docs, row.num_rows)
+                    docs.append(row.slice(0, take))
+                    n_docs += take
+                    row = row.slice(take)
+                    if n_docs >= batch_docs:
+                        yield _batch(docs, rejects, meta)
+                        docs, n_docs, rejects = [], 0, []
+                continue
+            if schema.REASON in row:
+                rejects.append(row)
+            else:
+                docs.append(row)
+                n_docs += 1
+            if n_docs >= batch_docs or len(rejects) >= batch_docs:  # rejected rows count too: memory
                 yield _batch(docs, rejects, meta)
-                docs, rejects = [], []
+                docs, n_docs, rejects = [], 0, []
     if docs or rejects:
         yield _batch(docs, rejects, meta)
 
 
-def _batch(docs: list[dict], rejects: list[dict], metadata_columns: tuple[str, ...] = ()) -> ReadBatch:
-    table = pa.Table.from_pylist(docs, schema=schema.DOC_SCHEMA)
+def _batch(docs: list[dict | DocChunk], rejects: list[dict], metadata_columns: tuple[str, ...] = ()) -> ReadBatch:
+    if not any(isinstance(d, DocChunk) for d in docs):
+        table = pa.Table.from_pylist(docs, schema=schema.DOC_SCHEMA)
+    else:  # runs of row documents and chunks, in order, as one table of one chunk per column
+        pieces, run = [], []
+        for d in docs:
+            if isinstance(d, DocChunk):
+                if run:
+                    pieces.append(pa.Table.from_pylist(run, schema=schema.DOC_SCHEMA))
+                    run = []
+                pieces.append(d.table)
+            else:
+                run.append(d)
+        if run:
+            pieces.append(pa.Table.from_pylist(run, schema=schema.DOC_SCHEMA))
+        table = pa.concat_tables(pieces).combine_chunks()
     for c in metadata_columns:  # their type is the values' (Parquet's, JSON's)
-        table = table.append_column(c, pa.array([d.get(c) for d in docs]))
+        values = []
+        for d in docs:
+            if isinstance(d, DocChunk):
+                values.extend(d.metadata[c])
+            else:
+                values.append(d.get(c))
+        table = table.append_column(c, pa.array(values))
     return ReadBatch(table, pa.Table.from_pylist(rejects, schema=_REJECT_SCHEMA))
 

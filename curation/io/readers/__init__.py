@@ -2,7 +2,8 @@
 (:data:`KINDS`), and :data:`READERS` maps a kind to the function that reads a part of it.
 
 A reader is ``read(part, max_record_bytes, options) -> Iterator[dict | pyarrow.Table]``: it yields
-documents (a dict of ``schema.DOC_SCHEMA`` columns plus the ``input.reader.metadata_columns``, or a
+documents (a dict of ``schema.DOC_SCHEMA`` columns plus the ``input.reader.metadata_columns``, a
+:class:`~curation.io.readers.columnar.DocChunk` of consecutive ones with their bodies still Arrow, or a
 whole table of them) and rejected rows (a dict with ``stage``, ``reason`` and ``detail`` naming the
 file and the record). It never raises for bad content. To add a format: a module here, one line in
 ``KINDS`` and one in ``READERS`` (docs/inputs.md).

@@ -1,17 +1,21 @@
 """Parquet reader: one document per row, the columns named by ``input.reader`` (docs/inputs.md);
-a file split by row groups is read one part at a time, row numbers counting over the whole file."""
+a file split by row groups is read one part at a time, row numbers counting over the whole file.
+Row groups whose bodies are Arrow strings are read as columns (:mod:`curation.io.readers.columnar`),
+others row by row; both give the same documents and rejected rows."""
 
 from __future__ import annotations
 
 from typing import Iterator
 
 from curation.io import fs as fsx
+from curation.io.readers.columnar import DocChunk, columnar_body, table_docs
 from curation.io.readers.common import FilePart, reject_row
 from curation.io.readers.options import ReaderOptions
 from curation.io.readers.rows import body_description, has_body_column, row_doc, wanted_columns
 
 
-def read_parquet(part: FilePart, max_record_bytes: int, options: ReaderOptions | None = None) -> Iterator[dict]:
+def read_parquet(part: FilePart, max_record_bytes: int,
+                 options: ReaderOptions | None = None) -> Iterator[dict | DocChunk]:
     options = options or ReaderOptions()
     try:
         pf = fsx.parquet_file(part.path)
@@ -27,7 +31,11 @@ def read_parquet(part: FilePart, max_record_bytes: int, options: ReaderOptions |
             first.append(first[-1] + pf.metadata.row_group(g).num_rows)
         for g in groups:
             n = first[g]
-            for row in pf.read_row_group(g, columns=cols).to_pylist():
+            table = pf.read_row_group(g, columns=cols)
+            if columnar_body(table, options):  # the bodies stay Arrow: no Python round trip
+                yield from table_docs(part, table, n, max_record_bytes, options)
+                continue
+            for row in table.to_pylist():
                 yield row_doc(part, row, n, max_record_bytes, f"row {n}", options)
                 n += 1
     except Exception as e:  # corrupt footer, bad page, wrong magic
