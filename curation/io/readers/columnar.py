@@ -64,7 +64,6 @@ def table_docs(part: FilePart, table: pa.Table, first_row: int, max_record_bytes
     """The rows of ``table`` (row ``first_row`` of the file first) as document chunks and rejected
     rows, in row order; what ``row_doc`` gives for each row, but the bodies stay Arrow."""
     n = table.num_rows
-    names = table.column_names
     html_col, text_col = options.body_columns()
     html = _column(table, html_col)
     text = _column(table, text_col)
