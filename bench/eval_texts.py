@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 import numpy as np
@@ -34,11 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from curation.evaluation import sources, suite  # noqa: E402
 from curation.evaluation.draw import ArmDocs, draw  # noqa: E402
-from curation.evaluation.evaluate import Options, _own_shares, parse_arm  # noqa: E402
+from curation.evaluation.evaluate import Options, _own_shares, parse_arm, schedule  # noqa: E402
 from curation.tokenizer import load_tokenizer  # noqa: E402
 from curation.train import bpb as bpb_mod  # noqa: E402
 from curation.train.in_memory import new_model, train, train_config  # noqa: E402
-from curation.train.schedule import Schedule  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -60,9 +58,7 @@ def main(argv=None) -> int:
                 seq_len=a.seq_len, batch=a.batch, cpu_threads=a.cpu_threads, tokenizer=a.tokenizer)
     tok = load_tokenizer(a.tokenizer)
     cfg = train_config(o, o.flavour, o.seq_len)
-    steps = max(1, math.ceil(o.tokens / (o.batch * o.seq_len)))
-    sched = Schedule(steps=steps, peak_lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, steps), decay=cfg.decay,
-                     min_lr_ratio=cfg.min_lr_ratio)
+    steps, sched = schedule(o, cfg)
     evals = suite.load(o.evals)
     per_text = a.set or list(evals)
     res = {}

@@ -242,9 +242,7 @@ def run(o: Options, progress=sys.stderr) -> dict:
         tok, tok_src = _tokenizer(o, docs, log)
         result["tokenizer"] = tok_src
         cfg = train_config(o, o.flavour, o.seq_len)
-        steps = max(1, math.ceil(o.tokens / (o.batch * o.seq_len)))
-        sched = Schedule(steps=steps, peak_lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, steps), decay=cfg.decay,
-                         min_lr_ratio=cfg.min_lr_ratio)
+        steps, sched = schedule(o, cfg)
         result["train"] = {"flavour": o.flavour, "seq_len": o.seq_len, "batch": o.batch, "steps": steps,
                            "tokens": steps * o.batch * o.seq_len, "lr": cfg.lr, "warmup_steps": sched.warmup_steps,
                            "decay": cfg.decay, "vocab_size": tok.vocab_size}
@@ -296,6 +294,14 @@ def _train_and_score(label, d: Draw, tok, cfg, sched, seed, evals, o, log) -> tu
     r = train(model, d.windows, d.doc_ids, cfg, sched, label=label, progress=log.stream, seed=seed)
     scores = bpb_mod.score_all(model, tok, evals, cfg.seq_len, o.stride)
     return scores, r
+
+
+def schedule(o: Options, cfg: TrainConfig) -> tuple[int, Schedule]:
+    """The optimizer steps of ``o.tokens`` training tokens and the learning-rate schedule every arm
+    trains with (warm-up capped at the steps)."""
+    steps = max(1, math.ceil(o.tokens / (o.batch * o.seq_len)))
+    return steps, Schedule(steps=steps, peak_lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, steps), decay=cfg.decay,
+                           min_lr_ratio=cfg.min_lr_ratio)
 
 
 def _own_shares(d: ArmDocs) -> dict[str, float] | None:
